@@ -3,6 +3,7 @@
  * and tone descriptions. Each check returns an error message or the parsed value, never throws, so the schema can
  * report every bad value in one pass.
  */
+import { DigitMapError, parseDigitMap } from '../phone/digit-map.js';
 
 export interface ListenAddress {
   /** Host without brackets: "0.0.0.0", "::", "localhost". */
@@ -66,55 +67,16 @@ export function parsePortRange(text: string): Checked<PortRange> {
 }
 
 /**
- * Digit map (RFC 3435 sec. 2.1.5 style): "(rule|rule|...)" or a single rule. A rule is a string of digits,
- * * # A-D, x (any digit), [ranges], "." (repeat the previous element zero or more times) and T (inter-digit
- * timer). Only the syntax is checked here; the line controller compiles the map.
+ * Digit map: checked by the line controller's own parser, so the config accepts exactly what the line will run.
  */
 export function checkDigitMap(text: string): string | undefined {
-  let body = text.trim();
-  if (body === '') return 'digit map is empty';
-  if (body.startsWith('(')) {
-    if (!body.endsWith(')')) return 'digit map opens "(" but does not end with ")"';
-    body = body.slice(1, -1);
-  } else if (body.endsWith(')')) {
-    return 'digit map ends with ")" but does not start with "("';
+  try {
+    parseDigitMap(text);
+    return undefined;
+  } catch (e) {
+    if (e instanceof DigitMapError) return `${e.fault} at position ${e.position}`;
+    throw e;
   }
-  const rules = body.split('|');
-  for (let r = 0; r < rules.length; r++) {
-    const problem = checkDigitMapRule(rules[r].trim());
-    if (problem) return `rule ${r + 1} "${rules[r].trim()}": ${problem}`;
-  }
-  return undefined;
-}
-
-function checkDigitMapRule(rule: string): string | undefined {
-  if (rule === '') return 'empty rule';
-  let elements = 0;
-  let canRepeat = false;
-  for (let i = 0; i < rule.length; i++) {
-    const c = rule[i];
-    if (/[0-9*#A-Da-dxXT]/.test(c)) {
-      elements++;
-      canRepeat = c !== 'T';
-    } else if (c === '.') {
-      if (!canRepeat) return `"." at position ${i + 1} does not follow a digit, x or [range]`;
-      canRepeat = false;
-    } else if (c === '[') {
-      const close = rule.indexOf(']', i);
-      if (close < 0) return `"[" at position ${i + 1} is not closed`;
-      const set = rule.slice(i + 1, close);
-      if (!/^([0-9*#A-Da-d](-[0-9])?)+$/.test(set)) return `bad range "[${set}]"`;
-      for (const m of set.matchAll(/([0-9])-([0-9])/g)) {
-        if (m[1] > m[2]) return `range "${m[0]}" runs backwards`;
-      }
-      elements++;
-      canRepeat = true;
-      i = close;
-    } else {
-      return `unexpected "${c}" at position ${i + 1}`;
-    }
-  }
-  return elements === 0 ? 'rule matches nothing' : undefined;
 }
 
 /**

@@ -1,0 +1,121 @@
+/**
+ * What the CLI and the HTTP API need from a running agent (src/agent.ts, written by the integrator). The JSON
+ * shapes are the user contract of INTERFACES.md: scripts parse them, so names are snake_case as documented.
+ */
+import type { AtaConfig } from './config/schema.js';
+import type { Logger } from './log.js';
+import type { SipTraceSink } from './sip-trace.js';
+
+export type LineCallState =
+  | 'idle'
+  | 'dialtone'
+  | 'dialing'
+  | 'calling'
+  | 'ringback'
+  | 'ringing'
+  | 'connected'
+  | 'busy'
+  | 'congestion'
+  | 'disconnected';
+
+export interface AccountStatus {
+  line: number;
+  /** Address of record, "sip:100@sip.example.org". */
+  aor: string;
+  registered: boolean;
+  /** Registration state machine's state, as it names it. */
+  state: string;
+  /** Seconds until the binding expires, null when not registered. */
+  expires_in: number | null;
+  last_error: string | null;
+}
+
+export interface LineCallStatus {
+  direction: 'in' | 'out';
+  remote: string;
+  codec: string;
+  duration_s: number;
+}
+
+export interface LineStatus {
+  id: number;
+  hook: 'on' | 'off';
+  state: LineCallState;
+  call: LineCallStatus | null;
+}
+
+export interface StatusJson {
+  version: string;
+  uptime_s: number;
+  accounts: AccountStatus[];
+  lines: LineStatus[];
+}
+
+export interface CallRecord {
+  direction: 'in' | 'out';
+  remote: string;
+  /** ISO 8601 times. */
+  start: string;
+  answered: string | null;
+  end: string | null;
+  /** Why the call ended: "normal", "busy", "no-answer", "486 Busy Here", ... */
+  cause: string | null;
+}
+
+export type HookAction = 'off' | 'on' | 'flash';
+export type DialMethod = 'dtmf' | 'pulse';
+
+export interface AgentControl {
+  status(): StatusJson;
+  /** Recent calls, newest first. */
+  calls(): CallRecord[];
+  /** The most recent SIP messages as readable text. */
+  sipTrace(limit?: number): string;
+  /** Throws NoSuchLineError, NotSupportedError (not a sim board) or BadRequestError. */
+  hook(line: number, state: HookAction): void;
+  /** Throws NoSuchLineError, NotSupportedError (not a sim board) or BadRequestError (bad digits, line on hook). */
+  dial(line: number, digits: string, method: DialMethod): void;
+}
+
+export interface RunningAgent {
+  control: AgentControl;
+  /** Unregisters, ends calls with BYE, closes sockets and devices. */
+  stop(reason: string): Promise<void>;
+}
+
+export interface AgentOptions {
+  log: Logger;
+  trace: SipTraceSink;
+}
+
+export type StartAgent = (config: AtaConfig, options: AgentOptions) => Promise<RunningAgent>;
+
+/** The request cannot be done on this agent, e.g. driving the phone of a real board (HTTP 409). */
+export class NotSupportedError extends Error {
+  readonly operation: string;
+  constructor(operation: string, reason: string) {
+    super(`${operation}: ${reason}`);
+    this.name = 'NotSupportedError';
+    this.operation = operation;
+  }
+}
+
+/** The request is malformed or does not fit the state (HTTP 400). */
+export class BadRequestError extends Error {
+  readonly field: string | undefined;
+  constructor(message: string, field?: string) {
+    super(message);
+    this.name = 'BadRequestError';
+    this.field = field;
+  }
+}
+
+/** No line with that id (HTTP 404). */
+export class NoSuchLineError extends Error {
+  readonly line: number;
+  constructor(line: number) {
+    super(`no line ${line}`);
+    this.name = 'NoSuchLineError';
+    this.line = line;
+  }
+}
