@@ -150,15 +150,20 @@ export function canonicalHeaderName(name: string): string {
 /** First value of a header, or undefined. `name` may be any case or compact. */
 export function getHeader(msg: { headers: HeaderEntry[] }, name: string): string | undefined {
   const c = canonicalHeaderName(name);
-  for (const h of msg.headers) if (h.name === c) return h.value;
+  for (const h of msg.headers) if (sameHeaderName(h.name, c)) return h.value;
   return undefined;
+}
+
+/** Extension header names keep the case they came with, and header names are case-insensitive (sec. 7.3.1). */
+function sameHeaderName(stored: string, canonical: string): boolean {
+  return stored === canonical || (stored.length === canonical.length && stored.toLowerCase() === canonical.toLowerCase());
 }
 
 /** All header lines of that name, in order (comma-separated values are not split here). */
 export function getHeaders(msg: { headers: HeaderEntry[] }, name: string): string[] {
   const c = canonicalHeaderName(name);
   const out: string[] = [];
-  for (const h of msg.headers) if (h.name === c) out.push(h.value);
+  for (const h of msg.headers) if (sameHeaderName(h.name, c)) out.push(h.value);
   return out;
 }
 

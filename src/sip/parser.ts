@@ -206,8 +206,8 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
         if (c > 255 || (CHAR_CLASS[c] & C_TOKEN) === 0) break;
         i++;
       }
-      if (i === pos) fail('bad header name');
       const nameEnd = i;
+      if (i === pos || (i < lineEnd && s.charCodeAt(i) !== 58 && !isWs(s.charCodeAt(i)))) fail('bad header name');
       while (i < lineEnd && isWs(s.charCodeAt(i))) i++;
       if (i >= lineEnd || s.charCodeAt(i) !== 58) fail('bad header line');
       i++;
