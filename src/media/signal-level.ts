@@ -3,7 +3,7 @@
  *
  * G.711 puts the digital milliwatt (0 dBm0) 3.14 dB below a full-scale sine for A-law and 3.17 dB for mu-law.
  * We use 3.14 dB for both: a full-scale s16 sine (peak 32767) is +3.14 dBm0, so a 0 dBm0 sine has a peak of
- * about 22 772. The 0.03 dB between the two laws is far below anything a telephone or a listener can tell apart,
+ * about 22 812. The 0.03 dB between the two laws is far below anything a telephone or a listener can tell apart,
  * and one reference keeps every level in this directory comparable.
  */
 export const FULL_SCALE_DBM0 = 3.14;
