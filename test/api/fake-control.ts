@@ -1,0 +1,52 @@
+/**
+ * A fake AgentControl: our own seam between the API and the agent, recording what the API asked of it. The agent
+ * itself is exercised by the integration tests; here the HTTP side is under test.
+ */
+import {
+  BadRequestError,
+  NoSuchLineError,
+  NotSupportedError,
+  type AgentControl,
+  type CallRecord,
+  type DialMethod,
+  type HookAction,
+  type StatusJson,
+} from '../../src/agent-contract.js';
+
+export class FakeControl implements AgentControl {
+  readonly actions: string[] = [];
+  board: 'sim' | 'ag1171' = 'sim';
+  lines = [0, 1];
+  failWith: Error | undefined;
+  status(): StatusJson {
+    if (this.failWith) throw this.failWith;
+    return {
+      version: '0.1.0',
+      uptime_s: 3725,
+      accounts: [{ line: 0, aor: 'sip:100@sip.example.org', registered: true, state: 'registered', expires_in: 3412, last_error: null }],
+      lines: [
+        { id: 0, hook: 'off', state: 'connected', call: { direction: 'out', remote: 'sip:200@sip.example.org', codec: 'PCMU', duration_s: 75 } },
+        { id: 1, hook: 'on', state: 'idle', call: null },
+      ],
+    };
+  }
+  calls(): CallRecord[] {
+    return [{ direction: 'in', remote: 'sip:300@x', start: '2026-11-24T14:03:01.123Z', answered: null, end: '2026-11-24T14:03:09.000Z', cause: 'no-answer' }];
+  }
+  sipTrace(limit?: number): string {
+    return `trace limit=${limit ?? 'all'}\n`;
+  }
+  private check(line: number): void {
+    if (!this.lines.includes(line)) throw new NoSuchLineError(line);
+    if (this.board !== 'sim') throw new NotSupportedError('hook', 'the board is not sim');
+  }
+  hook(line: number, state: HookAction): void {
+    this.check(line);
+    this.actions.push(`hook ${line} ${state}`);
+  }
+  dial(line: number, digits: string, method: DialMethod): void {
+    this.check(line);
+    if (digits === '000') throw new BadRequestError('line is on hook', 'digits');
+    this.actions.push(`dial ${line} ${digits} ${method}`);
+  }
+}
