@@ -204,8 +204,10 @@ export class JitterBuffer {
     const margin = (timestamp - this.readTs) | 0;
     if (margin + len > this.mask + 1 - 3 * this.frame || margin < -(this.mask + 1)) {
       // Too far from the play point to be this stream's next audio: drop, and re-anchor if it keeps happening.
-      this.stats.dropped++;
-      if (++this.outOfRange < RESYNC_AFTER) return;
+      if (++this.outOfRange < RESYNC_AFTER) {
+        this.stats.dropped++;
+        return;
+      }
       this.lostBefore = this.stats.lost;
       this.restartStream();
       this.stats.resyncs++;
@@ -272,12 +274,18 @@ export class JitterBuffer {
     if (n === 0) return this.frame;
     let lo = Infinity;
     let hi = -Infinity;
+    // The delay floor and ceiling look at recent packets only: a margin is quantised to whole frames, and with
+    // a slow far-end clock it steps down one frame at a time, which a long-window maximum would hide for seconds.
+    const recent = this.winMargin.length >> 3 || 1;
+    let age = this.winNext;
     let tMin = Infinity;
     let tMax = -Infinity;
     for (let i = 0; i < n; i++) {
       const m = this.winMargin[i];
       if (m < lo) lo = m;
-      if (m > hi) hi = m;
+      age = age === 0 ? n - 1 : age - 1;
+      const r = this.winMargin[age];
+      if (i < recent && r > hi) hi = r;
       const t = this.winTransit[i];
       if (t < tMin) tMin = t;
       if (t > tMax) tMax = t;

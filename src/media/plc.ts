@@ -49,6 +49,7 @@ export class PacketLossConcealer {
   private readonly fadeBuf: Float32Array; // synthesis faded into returning audio
 
   private erasing = false;
+  private silentLoss = false; // the loss follows silence: nothing to conceal, report it as silence
   private erased = 0; // samples concealed so far in the current loss
   private pitch = 0;
   private overlap = 0;
@@ -114,7 +115,7 @@ export class PacketLossConcealer {
         if (!this.erasing) this.startLoss();
         const x = this.synthesize();
         s[this.len++] = x;
-        flags |= this.erased > this.muteAfter ? BLOCK_SILENCE : BLOCK_CONCEALED;
+        flags |= this.silentLoss || this.erased > this.muteAfter ? BLOCK_SILENCE : BLOCK_CONCEALED;
       }
     }
     const from = this.len - n - this.delaySamples;
@@ -132,7 +133,13 @@ export class PacketLossConcealer {
     const s = this.stream;
     const hStart = this.len - this.histLen;
     const pb = this.pitchBuf;
-    for (let i = 0; i < this.histLen; i++) pb[i] = s[hStart + i];
+    let energy = 0;
+    for (let i = 0; i < this.histLen; i++) {
+      const v = s[hStart + i];
+      pb[i] = v;
+      energy += v * v;
+    }
+    this.silentLoss = energy === 0;
     this.pitch = this.findPitch();
     this.lastPitch = this.pitch;
     this.overlap = this.pitch >> 2;
