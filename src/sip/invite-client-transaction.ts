@@ -28,6 +28,8 @@ export class InviteClientTransaction {
   private ack: SipRequest | undefined;
   private started = false;
   onTerminated: TerminatedListener | undefined;
+  /** Called once when the transaction leaves Calling (the layer holds a CANCEL back until then, RFC 3261 9.1). */
+  onLeaveCalling: (() => void) | undefined;
 
   constructor(
     readonly request: SipRequest,
@@ -61,10 +63,22 @@ export class InviteClientTransaction {
   onTimerB(): void {
     this.timerB = undefined;
     if (this.state !== 'calling') return;
-    this.fail(new TransactionError('timeout', this.id, `no response to INVITE within ${this.ctx.timers.B} ms (Timer B)`));
+    this.abort(new TransactionError('timeout', this.id, `no response to INVITE within ${this.ctx.timers.B} ms (Timer B)`));
   }
 
   receiveResponse(res: SipResponse): void {
+    const wasCalling = this.state === 'calling';
+    this.handleResponse(res);
+    if (wasCalling && this.state !== 'calling') this.leftCalling();
+  }
+
+  private leftCalling(): void {
+    const f = this.onLeaveCalling;
+    this.onLeaveCalling = undefined;
+    f?.();
+  }
+
+  private handleResponse(res: SipResponse): void {
     const s = res.status;
     switch (this.state) {
       case 'calling':
@@ -121,7 +135,7 @@ export class InviteClientTransaction {
     this.cancelGuard = this.ctx.clock.setTimeout(() => {
       this.cancelGuard = undefined;
       if (this.state === 'calling' || this.state === 'proceeding') {
-        this.fail(new TransactionError('timeout', this.id, 'no final response to a cancelled INVITE within 64*T1'));
+        this.abort(new TransactionError('timeout', this.id, 'no final response to a cancelled INVITE within 64*T1'));
       }
     }, this.ctx.timers.cancelGuard);
   }
@@ -133,18 +147,22 @@ export class InviteClientTransaction {
       this.terminate();
       return;
     }
-    this.fail(new TransactionError('transport', this.id, `transport error: ${describe(cause)}`, cause));
+    this.abort(new TransactionError('transport', this.id, `transport error: ${describe(cause)}`, cause));
   }
 
   /** Ends the transaction without telling the TU (the layer is shutting down). */
   terminate(): void {
     if (this.state === 'terminated') return;
+    const wasCalling = this.state === 'calling';
     this.clearAll();
     this.state = 'terminated';
     this.onTerminated?.();
+    if (wasCalling) this.leftCalling();
   }
 
-  private fail(err: TransactionError): void {
+  /** Ends the transaction and reports `err` to the TU (resolution failure, layer decisions). */
+  abort(err: TransactionError): void {
+    if (this.state === 'terminated') return;
     this.terminate();
     this.tu.onError(err);
   }

@@ -90,6 +90,13 @@ export class NonInviteClientTransaction {
     this.tu.onError(new TransactionError('transport', this.id, `transport error: ${msg}`, cause));
   }
 
+  /** Ends the transaction and reports `err` to the TU (resolution failure, layer decisions). */
+  abort(err: TransactionError): void {
+    if (this.state === 'terminated') return;
+    this.terminate();
+    this.tu.onError(err);
+  }
+
   terminate(): void {
     if (this.state === 'terminated') return;
     this.clearAll();

@@ -7,7 +7,9 @@ export type TransactionFailure =
   /** The transport could not send (socket error, connection refused or reset, ICMP unreachable). */
   | 'transport'
   /** The target host could not be resolved (RFC 3263 minimal: A/AAAA lookup failed). */
-  | 'resolve';
+  | 'resolve'
+  /** The request was never sent: a CANCEL whose INVITE ended before any provisional response (RFC 3261 9.1). */
+  | 'aborted';
 
 export class TransactionError extends Error {
   override readonly name = 'TransactionError';

@@ -83,6 +83,21 @@ export class SipTransportLayer {
     return this.byProtocol.get(protocol);
   }
 
+  /** The transport a request will use, known before any DNS lookup (so the transaction gets its timers at once). */
+  nextHopProtocol(req: SipRequest, explicit?: { transport: TransportProtocol }): TransportProtocol {
+    let transport: string;
+    if (explicit) transport = explicit.transport;
+    else {
+      const uri = nextHopUri(req);
+      if (uri.kind !== 'sip') throw new TargetError(`${uri.scheme}:${uri.rest}`, `cannot route to a ${uri.scheme}: URI`);
+      if (uri.scheme === 'sips') throw new TargetError(uri.host, 'sips: needs TLS, which this stack does not implement');
+      transport = (uri.params.get('transport') ?? 'udp').toLowerCase();
+    }
+    if (transport !== 'udp' && transport !== 'tcp') throw new TargetError('', `transport=${transport} is not supported`);
+    if (!this.byProtocol.has(transport)) throw new TargetError('', `${transport} transport is not enabled`);
+    return transport;
+  }
+
   /**
    * Where a request goes (RFC 3261 8.1.2, RFC 3263 minimal): the explicit target, else the top Route when it is a
    * loose router, else the Request-URI; port 5060 by default; transport from ;transport=, else UDP.
