@@ -206,7 +206,6 @@ async function run(p: Parsed): Promise<number> {
         log.warn({ ms: STOP_DEADLINE_MS }, 'stop deadline passed; exiting anyway');
         resolve(0);
       }, STOP_DEADLINE_MS);
-      deadline.unref();
       Promise.allSettled([agent.stop(signal), api?.close()])
         .then(async (results) => {
           for (const res of results) if (res.status === 'rejected') log.error({ err: res.reason }, 'error while stopping');

@@ -177,3 +177,83 @@ describe('ata status and ata phone against a real API server (fake AgentControl 
     expect(r.stderr).toContain('cannot reach the agent');
   });
 });
+
+describe('ata run (a stand-in agent module of our seam replaces src/agent.js in the private build)', () => {
+  const STANDIN = `
+export async function startAgent(config, { log, trace }) {
+  log.info({ board: config.board.type, accounts: config.account.length }, 'stand-in agent started');
+  trace.record({ direction: 'out', peer: '127.0.0.1:5070', transport: 'udp', time: Date.now(),
+    text: 'REGISTER sip:x SIP/2.0\\r\\nAuthorization: Digest username="1", response="d41d8cd98f00b204"\\r\\n\\r\\n' });
+  return {
+    control: {
+      status: () => ({ version: 'stand-in', uptime_s: 0, accounts: [], lines: [] }),
+      calls: () => [],
+      sipTrace: (limit) => trace.render(limit),
+      hook: () => {},
+      dial: () => {},
+    },
+    stop(reason) {
+      log.info({ reason }, 'stand-in stop');
+      return process.env.STANDIN_STOP === 'hang' ? new Promise(() => {}) : Promise.resolve();
+    },
+  };
+}
+`;
+  beforeAll(() => writeFileSync(join(out, 'src/agent.js'), STANDIN));
+
+  function startRun(cfg: string, env: Record<string, string> = {}) {
+    const child = spawn(process.execPath, [cli, 'run'], { env: { ...process.env, ATA_CONFIG: cfg, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const listening = new Promise<string>((found, failed) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /"listen":"([^"]+)","msg":"api listening"/.exec(stdout);
+        if (m) found(`http://${m[1]}`);
+      });
+      child.on('close', () => failed(new Error(`ata run ended early: ${stdout}${stderr}`)));
+    });
+    const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+    return { child, listening, exited, output: () => stdout + stderr };
+  }
+
+  function writeConfig(name: string): { cfg: string; trace: string } {
+    const cfg = join(work, name);
+    writeFileSync(cfg, '[sip]\nlisten = "127.0.0.1:0"\n[api]\nlisten = "127.0.0.1:0"\n[log]\nlevel = "info"\nsip_trace = "run-trace.log"\n');
+    return { cfg, trace: join(work, 'run-trace.log') };
+  }
+
+  test('ATA_CONFIG names the config; the API serves the agent; SIGTERM stops it and exits 0', async () => {
+    const { cfg, trace } = writeConfig('run.toml');
+    const run = startRun(cfg);
+    const url = await run.listening;
+    const text = await (await fetch(`${url}/api/sip-trace`)).text();
+    expect(text).toContain('--- ');
+    expect(text).toContain('response="<redacted>"');
+    expect(text).not.toContain('d41d8cd98f00b204');
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toMatch(/"reason":"SIGTERM","msg":"stand-in stop"/);
+    expect(run.output()).toContain('"msg":"stopped"');
+    expect(readFileSync(trace, 'latin1')).toMatch(/^--- \S+Z out udp 127\.0\.0\.1:5070 ---\nREGISTER sip:x SIP\/2\.0\r\n/);
+  });
+
+  test('an agent whose stop never finishes is abandoned at the deadline, still exit 0', async () => {
+    const { cfg } = writeConfig('hang.toml');
+    const run = startRun(cfg, { STANDIN_STOP: 'hang' });
+    await run.listening;
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('stop deadline passed');
+  });
+
+  test('an invalid config refuses to start: problems on stderr, exit 1', async () => {
+    const cfg = join(work, 'run-bad.toml');
+    writeFileSync(cfg, '[media]\nptime = 25\n');
+    const r = ata(['run', '--config', cfg]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('media.ptime: ptime must be a multiple of 10 ms (line 2)');
+    expect(r.stderr).toContain('cannot start');
+  });
+});
