@@ -1,0 +1,439 @@
+/**
+ * One full-duplex G.711 stream of a call: an RTP socket on an even port and RTCP on the next, symmetric RTP (we
+ * send from the port we receive on), latching onto the far end's real source port, the packetizer, the jitter
+ * buffer on the receive side, RFC 4733 events both ways and RTCP reports with the call's quality figures.
+ *
+ * Hot path: `sendFrame` writes into one preallocated Buffer, received datagrams are parsed in place, and every
+ * callback is bound once in the constructor. What remains per packet is Node's own (dgram allocates the received
+ * Buffer, the rinfo object and a send request); scripts/bench/media-call.bench.mjs measures the total.
+ */
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
+import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, A_LAW_SILENCE, MU_LAW_SILENCE } from './g711.js';
+import { JitterBuffer, type PullResult } from './jitter-buffer.js';
+import { MediaCounters, type RtpSessionStats } from './media-stats.js';
+
+export type { RtpSessionStats } from './media-stats.js';
+import { RtpPacketView, RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.js';
+import { encodeSdesCname, NtpTime, ReceptionStatistics, roundTripMs, RtcpReportView, writeBye, writeReport } from './rtcp.js';
+import { TelephoneEventReceiver, TelephoneEventSender, writeTelephoneEvent, dtmfEventCode, TelephoneEventError } from './telephone-event.js';
+
+export class RtpSessionError extends Error {
+  constructor(
+    readonly reason: 'remote-address' | 'ptime' | 'frame-size' | 'no-telephone-event' | 'no-free-port',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RtpSessionError';
+  }
+}
+
+function bindSocket(family: 'udp4' | 'udp6', address: string, port: number): Promise<dgram.Socket | undefined> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket(family);
+    socket.once('error', () => {
+      socket.close();
+      resolve(undefined);
+    });
+    socket.bind(port, address, () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
+/** An even RTP port from the range and RTCP on the next (RFC 3550 11), starting at a random place in the range. */
+async function bindRtpPair(family: 'udp4' | 'udp6', address: string, range: { min: number; max: number }, random: Random) {
+  const first = Math.ceil(range.min / 2) * 2;
+  const count = Math.max(0, Math.floor((range.max - 1 - first) / 2) + 1);
+  const offset = Math.floor(random() * count);
+  for (let i = 0; i < count; i++) {
+    const port = first + ((offset + i) % count) * 2;
+    const rtp = await bindSocket(family, address, port);
+    if (!rtp) continue;
+    const rtcp = await bindSocket(family, address, port + 1);
+    if (rtcp) return { rtp, rtcp, port };
+    rtp.close();
+  }
+  throw new RtpSessionError('no-free-port', `no free even RTP port with its RTCP port in ${range.min}-${range.max}`);
+}
+
+export type G711Codec = 'PCMU' | 'PCMA';
+
+export interface RtpSessionOptions {
+  clock: Clock;
+  random: Random;
+  /** Local address to bind (default 0.0.0.0, or :: for an IPv6 remote). */
+  localAddress?: string;
+  /** `[media] rtp_ports`: even ports in this range are tried for RTP, RTCP takes the port after. */
+  ports: { min: number; max: number };
+  /** From the SDP answer/offer (c= and m=): an IP address literal. */
+  remoteAddress: string;
+  remotePort: number;
+  /** From a=rtcp when present; default remotePort + 1. */
+  remoteRtcpPort?: number;
+  codec: G711Codec;
+  /** Default 0 for PCMU, 8 for PCMA. */
+  payloadType?: number;
+  /** The negotiated dynamic payload type of telephone-event, if any. */
+  telephoneEventPayloadType?: number;
+  ptimeMs?: number;
+  jitter?: { minMs: number; maxMs: number };
+  rtcpIntervalMs?: number;
+  cname?: string;
+}
+
+export type RtpSessionState = 'open' | 'closing' | 'closed';
+
+/** A source that went silent this long may be replaced by a new port/SSRC from the signalled host. */
+const RELATCH_AFTER_MS = 1000;
+const EVENT_GAP_MS = 50;
+
+export class RtpSession {
+  state: RtpSessionState = 'open';
+  readonly localPort: number;
+  readonly ssrc: number;
+  private readonly frameSamples: number;
+  private readonly clockRate = 8000;
+  private readonly audioPt: number;
+  private readonly eventPt: number;
+  private readonly sendBuf: Buffer;
+  private readonly sendPayload: Uint8Array;
+  private readonly eventBuf = Buffer.allocUnsafeSlow(RTP_HEADER_BYTES + 4);
+  private readonly rtcpBuf = Buffer.alloc(512);
+  private readonly rxScratch: Uint8Array;
+  private readonly encode: (pcm: Int16Array, out: Uint8Array) => Uint8Array;
+  private readonly view = new RtpPacketView();
+  private readonly rtcpView = new RtcpReportView();
+  private readonly reception = new ReceptionStatistics();
+  private readonly ntp = new NtpTime();
+  private readonly sdes: Uint8Array;
+  private readonly jitterBuffer: JitterBuffer;
+  private readonly eventSender: TelephoneEventSender;
+  private readonly eventReceiver: TelephoneEventReceiver;
+  private readonly wallOrigin: number;
+  private readonly clockOrigin: number;
+  private remoteAddress: string;
+  private remotePort: number;
+  private remoteRtcpPort: number;
+  private latched = false;
+  private rtcpLatched = false;
+  private remoteSsrc = 0;
+  private lastHeardAt = 0;
+  private sequence: number;
+  private timestamp: number;
+  private talkspurtStart = true;
+  private sentSinceReport = false;
+  private lastSrMiddle = 0;
+  private lastSrArrivalMs = 0;
+  private rtcpTimer: TimerHandle | undefined;
+  private dtmfTimer: TimerHandle | undefined;
+  private readonly pendingDigits: { digit: string; durationMs: number }[] = [];
+  private dtmfListener: ((digit: string) => void) | undefined;
+  private readonly counters = new MediaCounters();
+  private readonly onRtpMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => this.receiveRtp(msg, rinfo);
+  private readonly onRtcpMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => this.receiveRtcp(msg, rinfo);
+  private readonly onRtcpTimer = (): void => this.sendReport(false);
+  private readonly onDtmfTimerFired = (): void => this.dtmfTick();
+  private readonly onSocketError = (): void => {
+    // ICMP port unreachable and the like surface here: a send failing must not end the call or crash the agent.
+  };
+
+  /** Binds an even RTP port from the range and its RTCP port, and starts the RTCP timer. */
+  static async open(options: RtpSessionOptions): Promise<RtpSession> {
+    if (!isIP(options.remoteAddress)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${options.remoteAddress}`);
+    const family = isIP(options.remoteAddress) === 6 ? 'udp6' : 'udp4';
+    const pair = await bindRtpPair(family, options.localAddress ?? (family === 'udp6' ? '::' : '0.0.0.0'), options.ports, options.random);
+    return new RtpSession(options, pair.rtp, pair.rtcp, pair.port);
+  }
+
+  private constructor(
+    private readonly options: RtpSessionOptions,
+    private readonly rtp: dgram.Socket,
+    private readonly rtcp: dgram.Socket,
+    port: number,
+  ) {
+    const { clock, random } = options;
+    const ptime = options.ptimeMs ?? 20;
+    if (!(ptime >= 10 && ptime <= 60 && ptime % 10 === 0)) throw new RtpSessionError('ptime', `ptime must be 10..60 ms in steps of 10, got ${ptime}`);
+    this.localPort = port;
+    this.frameSamples = (ptime * this.clockRate) / 1000;
+    const mu = options.codec === 'PCMU';
+    this.audioPt = options.payloadType ?? (mu ? 0 : 8);
+    this.eventPt = options.telephoneEventPayloadType ?? -1;
+    this.encode = mu ? encodeMuLaw : encodeALaw;
+    const decode = mu ? decodeMuLaw : decodeALaw;
+    this.sendBuf = Buffer.allocUnsafeSlow(RTP_HEADER_BYTES + this.frameSamples);
+    this.sendPayload = this.sendBuf.subarray(RTP_HEADER_BYTES);
+    this.sendPayload.fill(mu ? MU_LAW_SILENCE : A_LAW_SILENCE);
+    this.rxScratch = new Uint8Array(this.frameSamples);
+    this.ssrc = Math.floor(random() * 4294967296) >>> 0;
+    this.sequence = Math.floor(random() * 65536) & 0xffff;
+    this.timestamp = Math.floor(random() * 4294967296) >>> 0;
+    this.remoteAddress = options.remoteAddress;
+    this.remotePort = options.remotePort;
+    this.remoteRtcpPort = options.remoteRtcpPort ?? options.remotePort + 1;
+    this.sdes = encodeSdesCname(this.ssrc, options.cname ?? `pi-ata-${this.ssrc.toString(16)}`);
+    this.jitterBuffer = new JitterBuffer({
+      minMs: options.jitter?.minMs ?? 20,
+      maxMs: options.jitter?.maxMs ?? 200,
+      clockRate: this.clockRate,
+      frameSamples: this.frameSamples,
+      decode: (codes, out) => void decode(codes, out),
+    });
+    this.eventSender = new TelephoneEventSender(this.clockRate);
+    this.eventReceiver = new TelephoneEventReceiver((digit) => this.dtmfListener?.(digit));
+    this.wallOrigin = clock.wallTime().getTime();
+    this.clockOrigin = clock.now();
+    rtp.on('message', this.onRtpMessage);
+    rtcp.on('message', this.onRtcpMessage);
+    rtp.on('error', this.onSocketError);
+    rtcp.on('error', this.onSocketError);
+    this.scheduleReport();
+  }
+
+  get frameSize(): number {
+    return this.frameSamples;
+  }
+
+  onDtmf(listener: (digit: string) => void): void {
+    this.dtmfListener = listener;
+  }
+
+  /** A re-INVITE moved the far end: send there, and latch afresh. */
+  setRemote(address: string, port: number, rtcpPort = port + 1): void {
+    if (!isIP(address)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${address}`);
+    this.remoteAddress = address;
+    this.remotePort = port;
+    this.remoteRtcpPort = rtcpPort;
+    this.latched = this.rtcpLatched = false;
+  }
+
+  /** Encodes and sends one frame (ptime of audio); paced by the caller's capture clock. Muted while an event goes out. */
+  sendFrame(pcm: Int16Array): void {
+    if (this.state !== 'open') return;
+    if (pcm.length !== this.frameSamples) throw new RtpSessionError('frame-size', `frame of ${pcm.length} samples, ${this.frameSamples} expected`);
+    const ts = this.timestamp;
+    this.timestamp = (ts + this.frameSamples) >>> 0;
+    this.eventReceiver.poll(this.options.clock.now());
+    if (this.eventSender.state !== 'idle' || this.dtmfTimer !== undefined) {
+      this.talkspurtStart = true; // in-band audio is muted while an event is on the wire (RFC 4733 section 2.5.1.4)
+      return;
+    }
+    this.encode(pcm, this.sendPayload);
+    writeRtpHeader(this.sendBuf, this.talkspurtStart, this.audioPt, this.sequence, ts, this.ssrc);
+    this.talkspurtStart = false;
+    this.sequence = (this.sequence + 1) & 0xffff;
+    this.rtp.send(this.sendBuf, this.remotePort, this.remoteAddress);
+    this.counters.packetsSent++;
+    this.counters.octetsSent += this.frameSamples;
+    this.sentSinceReport = true;
+  }
+
+  /** Fills `out` with the next frame for the earpiece from the jitter buffer (called every ptime by playback). */
+  readFrame(out: Int16Array): PullResult {
+    this.eventReceiver.poll(this.options.clock.now());
+    return this.jitterBuffer.pull(out);
+  }
+
+  /** Sends a digit as an RFC 4733 event; digits queue behind one another with a 50 ms gap. */
+  sendDtmf(digit: string, durationMs = 100): void {
+    if (this.eventPt < 0) throw new RtpSessionError('no-telephone-event', 'telephone-event was not negotiated: send DTMF in-band');
+    if (dtmfEventCode(digit) < 0) throw new TelephoneEventError(digit);
+    if (this.state !== 'open') return;
+    this.pendingDigits.push({ digit, durationMs: Math.max(40, durationMs) });
+    if (this.eventSender.state === 'idle' && this.dtmfTimer === undefined) this.startNextDigit();
+  }
+
+  private eventIdle(): boolean {
+    return this.eventSender.state === 'idle';
+  }
+
+  private startNextDigit(): void {
+    const next = this.pendingDigits.shift();
+    if (!next) return;
+    const now = this.options.clock.now();
+    this.eventSender.begin(next.digit, next.durationMs, this.timestamp, now);
+    this.sendEventPacket();
+    this.dtmfTimer = this.options.clock.setTimeout(this.onDtmfTimerFired, this.eventSender.nextDelayMs(now));
+  }
+
+  private dtmfTick(): void {
+    this.dtmfTimer = undefined;
+    if (this.state !== 'open') return;
+    const now = this.options.clock.now();
+    if (this.eventSender.state !== 'idle') {
+      if (this.eventSender.advance(now)) this.sendEventPacket();
+      const over = this.eventIdle();
+      const delay = over ? EVENT_GAP_MS : this.eventSender.nextDelayMs(now);
+      // After the last end packet the timer still runs once: the gap before the next digit, audio still muted.
+      if (!over || this.pendingDigits.length > 0) this.dtmfTimer = this.options.clock.setTimeout(this.onDtmfTimerFired, delay);
+      return;
+    }
+    this.startNextDigit();
+  }
+
+  private sendEventPacket(): void {
+    const p = this.eventSender.packet;
+    writeRtpHeader(this.eventBuf, p.marker, this.eventPt, this.sequence, p.timestamp, this.ssrc);
+    writeTelephoneEvent(this.eventBuf, RTP_HEADER_BYTES, p.event, p.end, this.eventSender.volume, p.duration);
+    this.sequence = (this.sequence + 1) & 0xffff;
+    this.rtp.send(this.eventBuf, this.remotePort, this.remoteAddress);
+    this.counters.packetsSent++;
+    this.counters.octetsSent += 4;
+    if (p.marker) this.counters.eventsSent++;
+    this.sentSinceReport = true;
+  }
+
+  private receiveRtp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.state !== 'open') return;
+    if (rinfo.address !== this.remoteAddress) {
+      this.counters.strangers++;
+      return;
+    }
+    const v = this.view;
+    if (v.parse(msg, msg.length) !== 'ok') {
+      this.counters.malformed++;
+      return;
+    }
+    const pt = v.payloadType;
+    if (pt !== this.audioPt && pt !== this.eventPt) {
+      this.counters.wrongPayloadType++;
+      return;
+    }
+    const now = this.options.clock.now();
+    if (!this.latched || (rinfo.port !== this.remotePort && now - this.lastHeardAt >= RELATCH_AFTER_MS)) {
+      // Symmetric RTP: answer to where the far end really sends from (it may sit behind NAT), but only once a
+      // packet from the signalled host with a negotiated payload type proves it is the far end.
+      this.latched = true;
+      this.remotePort = rinfo.port;
+      this.remoteSsrc = v.ssrc;
+      this.reception.reset();
+    } else if (rinfo.port !== this.remotePort) {
+      this.counters.strangers++;
+      return;
+    } else if (v.ssrc !== this.remoteSsrc) {
+      this.remoteSsrc = v.ssrc; // the far end restarted its stream; the jitter buffer resyncs on the SSRC
+      this.reception.reset();
+    }
+    this.lastHeardAt = now;
+    if (!this.reception.updateSequence(v.sequence)) return;
+    this.reception.updateJitter(v.timestamp, now * (this.clockRate / 1000));
+    if (pt === this.eventPt) {
+      this.eventReceiver.receive(msg, v.payloadOffset, v.payloadLength, v.timestamp, now);
+      return;
+    }
+    const len = v.payloadLength;
+    let payload: Uint8Array;
+    if (len === this.frameSamples) {
+      payload = this.rxScratch;
+      const off = v.payloadOffset;
+      for (let i = 0; i < len; i++) payload[i] = msg[off + i];
+    } else {
+      payload = msg.subarray(v.payloadOffset, v.payloadOffset + len); // another ptime: rare, allowed to allocate
+    }
+    this.jitterBuffer.push(v.sequence, v.timestamp, v.ssrc, payload, now);
+  }
+
+  private receiveRtcp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.state === 'closed' || rinfo.address !== this.remoteAddress) {
+      this.counters.strangers++;
+      return;
+    }
+    const r = this.rtcpView;
+    if (r.parse(msg, msg.length, this.ssrc) !== 'ok') {
+      this.counters.malformed++;
+      return;
+    }
+    if (this.latched && r.senderSsrc !== this.remoteSsrc) {
+      this.counters.strangers++;
+      return;
+    }
+    if (!this.rtcpLatched) {
+      this.rtcpLatched = true;
+      this.remoteRtcpPort = rinfo.port;
+    }
+    const now = this.options.clock.now();
+    if (r.hasSenderReport) {
+      this.lastSrMiddle = r.srNtpMiddle;
+      this.lastSrArrivalMs = now;
+    }
+    if (r.hasReportForUs) {
+      this.counters.remoteFractionLost = r.fractionLost / 256;
+      this.counters.remoteJitterMs = (r.jitter * 1000) / this.clockRate;
+      const rtt = roundTripMs(this.ntpAt(now).middle, r.lsr, r.dlsr);
+      if (rtt >= 0) this.counters.rttMs = rtt;
+    }
+    if (r.bye) this.counters.remoteBye = true;
+  }
+
+  private ntpAt(nowMs: number): NtpTime {
+    return this.ntp.set(this.wallOrigin + (nowMs - this.clockOrigin));
+  }
+
+  private scheduleReport(): void {
+    // RFC 3550 6.3.5: randomize the interval over [0.5, 1.5] x the nominal one.
+    const base = this.options.rtcpIntervalMs ?? 5000;
+    this.rtcpTimer = this.options.clock.setTimeout(this.onRtcpTimer, base * (0.5 + this.options.random()));
+  }
+
+  private sendReport(bye: boolean, done?: () => void): void {
+    this.rtcpTimer = undefined;
+    const now = this.options.clock.now();
+    const sender = this.sentSinceReport
+      ? { ntp: this.ntpAt(now), rtpTimestamp: this.timestamp, packetCount: this.counters.packetsSent >>> 0, octetCount: this.counters.octetsSent >>> 0 }
+      : null;
+    this.sentSinceReport = false;
+    const report = this.latched
+      ? { stats: this.reception, ssrc: this.remoteSsrc, lsr: this.lastSrMiddle, dlsr: this.lastSrMiddle ? Math.floor(((now - this.lastSrArrivalMs) * 65536) / 1000) >>> 0 : 0 }
+      : null;
+    let len = writeReport(this.rtcpBuf, this.ssrc, sender, report, this.sdes);
+    if (bye) len = writeBye(this.rtcpBuf, len, this.ssrc);
+    try {
+      this.rtcp.send(this.rtcpBuf, 0, len, this.remoteRtcpPort, this.remoteAddress, done ? () => done() : undefined);
+    } catch {
+      done?.(); // the socket is already gone: nothing to report to
+    }
+    if (!bye && this.state === 'open') this.scheduleReport();
+  }
+
+  stats(): RtpSessionStats {
+    const c = this.counters;
+    const jb = this.jitterBuffer.stats;
+    return {
+      packetsSent: c.packetsSent,
+      packetsReceived: this.reception.received,
+      lost: Math.max(0, this.reception.lost),
+      jitterMs: (this.reception.jitter * 1000) / this.clockRate,
+      rttMs: c.rttMs,
+      remoteFractionLost: c.remoteFractionLost,
+      remoteJitterMs: c.remoteJitterMs,
+      octetsSent: c.octetsSent,
+      eventsSent: c.eventsSent,
+      eventsReceived: this.eventReceiver.eventsReceived,
+      strangers: c.strangers,
+      wrongPayloadType: c.wrongPayloadType,
+      malformed: c.malformed,
+      playoutDelayMs: this.jitterBuffer.delayMs,
+      remoteBye: c.remoteBye,
+      jitterBuffer: { ...jb },
+    };
+  }
+
+  /** Ends the stream: RTCP BYE (in a compound packet with a last report), then both sockets close. */
+  async close(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    const { clock } = this.options;
+    clock.clearTimeout(this.rtcpTimer);
+    clock.clearTimeout(this.dtmfTimer);
+    this.dtmfTimer = undefined;
+    this.eventSender.cancel();
+    this.pendingDigits.length = 0;
+    await new Promise<void>((resolve) => this.sendReport(true, resolve));
+    this.state = 'closed';
+    this.rtp.close();
+    this.rtcp.close();
+  }
+}
