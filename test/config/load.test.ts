@@ -174,3 +174,12 @@ describe('paths relative to the config file', () => {
     expect(r.ok && r.config.log.sip_trace).toBe(join(dir, 'sip.log'));
   });
 });
+
+describe('prototype keys', () => {
+  test('__proto__ and constructor are unknown keys, and nothing is polluted', () => {
+    const r = loadConfigText('__proto__ = { polluted = 1 }\n[constructor]\nx = 1\n[sip]\n"__proto__" = 2', dir);
+    expect(r.ok).toBe(false);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(r.problems.map((p) => p.path)).toEqual(['__proto__', 'constructor', 'sip.__proto__']);
+  });
+});
