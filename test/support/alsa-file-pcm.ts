@@ -34,7 +34,9 @@ export function makeAlsaFilePcm(captureSamples: Int16Array): AlsaFilePcm {
   writeFileSync(
     asoundrc,
     `pcm.ata_capture {\n  type file\n  slave.pcm "null"\n  file "/dev/null"\n  infile "${captureFile}"\n  format "raw"\n}\n` +
-      `pcm.ata_playback {\n  type file\n  slave.pcm "null"\n  file "${playbackFile}"\n  format "raw"\n}\n`,
+      `pcm.ata_playback {\n  type file\n  slave.pcm "null"\n  file "${playbackFile}"\n  format "raw"\n}\n` +
+      // speaker queries the `default` PCM whatever device it is given (see hal/drivers/alsa-npm.ts)
+      `pcm.!default {\n  type null\n}\n`,
   );
   // The system alsa.conf first (it defines the plugin types), then ours.
   const env = { ...process.env, ALSA_CONFIG_PATH: `/usr/share/alsa/alsa.conf:${asoundrc}` };
