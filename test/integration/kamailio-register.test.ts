@@ -1,7 +1,6 @@
 /**
- * Registration against a REAL Kamailio (Debian package) on loopback, on real time because Kamailio's clock is real.
- * Until the transaction layer and UDP transport land, REGISTERs go through test/support/udp-request-sender.ts
- * (real parser/serializer, real socket, RFC 3261 retransmissions).
+ * Registration against a REAL Kamailio (Debian package) on loopback, through the real stack (UDP transport,
+ * transport layer, transaction layer), on real time because Kamailio's clock is real.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../hal/clock.js';
@@ -9,7 +8,40 @@ import { SipCredentials } from '../../src/sip/digest.js';
 import { parseChallenges } from '../../src/sip/challenge.js';
 import { Registration, type RegistrationOptions } from '../../src/sip/registration.js';
 import { Kamailio } from '../support/kamailio.js';
-import { UdpRequestSender } from '../support/udp-request-sender.js';
+import { UdpTransport } from '../../src/sip/udp-transport.js';
+import { SipTransportLayer } from '../../src/sip/transport-layer.js';
+import { TransactionLayer } from '../../src/sip/transaction-layer.js';
+import { TransactionRequestSender } from '../../src/sip/registration-sender.js';
+import type { SipResponse } from '../../src/sip/message.js';
+import type { OutgoingRequest, RequestSender, ResponseHandlers } from '../../src/sip/registration.js';
+
+/** The real stack for one account, recording what the registration sent and the final answers it got. */
+class RecordingStack implements RequestSender {
+  sent: OutgoingRequest[] = [];
+  responses: SipResponse[] = [];
+  private constructor(
+    readonly udp: UdpTransport,
+    readonly layer: TransactionLayer,
+    private readonly inner: RequestSender,
+  ) {}
+  static async open(): Promise<RecordingStack> {
+    const udp = await UdpTransport.listen({ host: '127.0.0.1', port: 0 });
+    const transport = new SipTransportLayer({ transports: [udp], clock: systemClock });
+    const layer = new TransactionLayer({ transport, clock: systemClock, random: Math.random });
+    return new RecordingStack(udp, layer, new TransactionRequestSender(layer));
+  }
+  get port(): number {
+    return this.udp.local.port;
+  }
+  send(req: OutgoingRequest, h: ResponseHandlers): void {
+    this.sent.push(req);
+    this.inner.send(req, { ...h, onFinal: (res) => (this.responses.push(res), h.onFinal(res)) });
+  }
+  async close(): Promise<void> {
+    this.layer.shutdown();
+    await this.udp.close();
+  }
+}
 
 /** Polls a condition against the real peer; the bound is a failure, not a wait. */
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
@@ -21,11 +53,10 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function agent(kam: Kamailio, user: string, password: string, policy: RegistrationOptions['policy'] = {}) {
-  const sender = new UdpRequestSender(() => ({ host: '127.0.0.1', port: kam.port }));
-  await sender.open();
+async function agent(kam: Kamailio, user: string, password: string, policy: RegistrationOptions['policy'] = {}, via?: { domain: string; outboundProxy: string }) {
+  const sender = await RecordingStack.open();
   const reg = new Registration({
-    account: { user, domain: '127.0.0.1', registrar: kam.uri, credentials: new SipCredentials(user, password), userAgent: 'ata-test' },
+    account: { user, domain: via?.domain ?? '127.0.0.1', registrar: via ? undefined : kam.uri, outboundProxy: via?.outboundProxy, credentials: new SipCredentials(user, password), userAgent: 'ata-test' },
     sender,
     clock: systemClock,
     random: Math.random,
@@ -35,13 +66,13 @@ async function agent(kam: Kamailio, user: string, password: string, policy: Regi
   return { sender, reg };
 }
 
-function authOf(sender: UdpRequestSender, i: number): Map<string, string> | undefined {
+function authOf(sender: RecordingStack, i: number): Map<string, string> | undefined {
   const v = sender.sent[i]?.headers.find(([n]) => n === 'Authorization')?.[1];
   return v === undefined ? undefined : parseChallenges(v)[0].params;
 }
 
 describe('registration against a real Kamailio', () => {
-  const kam = new Kamailio({ users: { '100': 'secret', '101': 'right' } });
+  const kam = new Kamailio({ users: { '100': 'secret', '101': 'right', '102': 'proxied' } });
   let a: Awaited<ReturnType<typeof agent>>;
 
   beforeAll(async () => {
@@ -51,7 +82,7 @@ describe('registration against a real Kamailio', () => {
   });
   afterAll(async () => {
     a?.reg.stop();
-    a?.sender.close();
+    await a?.sender.close();
     await kam.dispose();
   });
 
@@ -88,7 +119,7 @@ describe('registration against a real Kamailio', () => {
       expect(await kam.contacts('101')).toEqual([]);
     } finally {
       bad.reg.stop();
-      bad.sender.close();
+      await bad.sender.close();
     }
   });
 
@@ -99,6 +130,21 @@ describe('registration against a real Kamailio', () => {
     expect(await kam.contacts('100')).toEqual([]);
     await until('binding back after restart', async () => (await kam.contacts('100')).length === 1, 15_000);
     expect(a.reg.state).toBe('registered');
+  });
+
+  it('reaches a registrar name that does not resolve through the outbound proxy (pre-loaded Route)', async () => {
+    const p = await agent(kam, '102', 'proxied', {}, { domain: 'registrar.invalid', outboundProxy: kam.uri });
+    try {
+      p.reg.start();
+      await until('registered via the proxy', () => p.reg.state === 'registered');
+      expect(p.sender.sent[0].uri).toBe('sip:registrar.invalid');
+      expect(p.sender.sent[0].headers.find(([n]) => n === 'Route')?.[1]).toBe(`<${kam.uri};lr>`);
+      expect(await kam.contacts('102')).toHaveLength(1);
+      await p.reg.unregister();
+    } finally {
+      p.reg.stop();
+      await p.sender.close();
+    }
   });
 
   it('unregister sends Expires: 0 and the binding is gone', async () => {
@@ -126,7 +172,7 @@ describe('registration against a real Kamailio with SHA-256 challenges', () => {
       expect(await kam.contacts('200')).toEqual([]);
     } finally {
       b.reg.stop();
-      b.sender.close();
+      await b.sender.close();
     }
   });
 });
