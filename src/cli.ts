@@ -3,9 +3,6 @@
  * The `ata` command. No CLI framework: a handful of commands and flags, parsed by hand so every mistake gets a
  * message and exit status 2. Exit 1 means the command ran and failed (invalid config, agent unreachable).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startApiServer, type ApiServer } from './api/server.js';
 import type { RunningAgent, StartAgent } from './agent-contract.js';
 import { drivePhone, fetchStatus, formatStatus, ApiClientError, type PhoneAction } from './cli-client.js';
@@ -13,6 +10,7 @@ import { formatProblem, isError } from './config/errors.js';
 import { loadConfig } from './config/load.js';
 import { componentLogger, createLogger } from './log.js';
 import { SipTrace } from './sip-trace.js';
+import { defaultConfigPath, packageVersion as version } from './package-info.js';
 
 const STOP_DEADLINE_MS = 5000;
 
@@ -37,31 +35,6 @@ class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
-  }
-}
-
-/** The package root: the nearest directory above this file holding our package.json (dist/src/ or src/). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj)) {
-      try {
-        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'pi-ata') return dir;
-      } catch {
-        // not ours; keep climbing
-      }
-    }
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
   }
 }
 
@@ -101,7 +74,7 @@ function flag(p: Parsed, name: string): string | undefined {
 }
 
 function configPath(p: Parsed): string {
-  return flag(p, '--config') ?? process.env.ATA_CONFIG ?? join(packageRoot(), 'config', 'default.toml');
+  return flag(p, '--config') ?? process.env.ATA_CONFIG ?? defaultConfigPath();
 }
 
 /** --api, else $ATA_API, else the API address in the config (a wildcard address means this machine). */
