@@ -131,6 +131,8 @@ export class TelephoneEventReceiver {
   /** Events reported, and events ended by timeout because their end packets never came. */
   eventsReceived = 0;
   endsByTimeout = 0;
+  /** Packets of events older than the current one, ignored. */
+  stale = 0;
   /** Malformed payloads dropped. */
   dropped = 0;
 
@@ -151,6 +153,10 @@ export class TelephoneEventReceiver {
         if (end) this.state = 'ended';
       }
       return; // an update, a repeated end packet, or a straggler of an ended event
+    }
+    if (this.state !== 'idle' && ((rtpTimestamp - this.timestamp) | 0) < 0) {
+      this.stale++; // a late packet of an earlier event (reordered behind the next one): already reported
+      return;
     }
     // A new (timestamp, event): a new event, even when it is the same digit pressed again.
     this.timestamp = rtpTimestamp;
