@@ -24,6 +24,45 @@ export interface ParseOptions {
   maxMessageBytes?: number;
 }
 
+/**
+ * Wire spelling -> canonical name, keyed by a hash computed while the name is scanned. Most messages use a few dozen
+ * spellings, so a hit costs no slice, no toLowerCase and no string hashing; bounded so a peer inventing names
+ * cannot grow it.
+ */
+interface Spelling {
+  raw: string;
+  canonical: string;
+}
+const NAME_TABLE_MASK = 1023;
+const NAME_TABLE: Array<Spelling[] | undefined> = new Array(NAME_TABLE_MASK + 1).fill(undefined);
+let nameCacheSize = 0;
+const NAME_CACHE_LIMIT = 2048;
+
+function sameSpelling(raw: string, s: string, start: number, end: number): boolean {
+  if (raw.length !== end - start) return false;
+  for (let k = 0; k < raw.length; k++) if (raw.charCodeAt(k) !== s.charCodeAt(start + k)) return false;
+  return true;
+}
+
+function canonicalName(s: string, start: number, end: number, hash: number): string {
+  const slot = hash & NAME_TABLE_MASK;
+  const bucket = NAME_TABLE[slot];
+  if (bucket !== undefined) {
+    for (let k = 0; k < bucket.length; k++) {
+      const e = bucket[k];
+      if (sameSpelling(e.raw, s, start, end)) return e.canonical;
+    }
+  }
+  const raw = s.slice(start, end);
+  const canonical = canonicalHeaderName(raw);
+  if (nameCacheSize < NAME_CACHE_LIMIT) {
+    nameCacheSize++;
+    if (bucket === undefined) NAME_TABLE[slot] = [{ raw, canonical }];
+    else bucket.push({ raw, canonical });
+  }
+  return canonical;
+}
+
 function fail(fault: string, status = 400): never {
   throw new SipParseError(fault, status);
 }
@@ -34,7 +73,12 @@ function isWs(c: number): boolean {
 
 /** Parse "SIP/x.y"; returns true for 2.0, false for another well-formed version, throws on junk. */
 function checkVersion(s: string, start: number, end: number): boolean {
-  if (end - start === 7 && s.startsWith('SIP/2.0', start)) return true;
+  if (
+    end - start === 7 && s.charCodeAt(start) === 83 && s.charCodeAt(start + 1) === 73 && s.charCodeAt(start + 2) === 80 &&
+    s.charCodeAt(start + 3) === 47 && s.charCodeAt(start + 4) === 50 && s.charCodeAt(start + 5) === 46 && s.charCodeAt(start + 6) === 48
+  ) {
+    return true; // "SIP/2.0", the only version there is
+  }
   const slash = s.indexOf('/', start);
   if (slash !== start + 3 || s.slice(start, slash).toUpperCase() !== 'SIP') fail('bad SIP version');
   const dot = s.indexOf('.', slash);
@@ -45,59 +89,64 @@ function checkVersion(s: string, start: number, end: number): boolean {
   return major === 2 && minor === 0;
 }
 
-function single(values: string[] | undefined, name: string): string {
-  if (values === undefined || values.length === 0) fail(`missing ${name}`);
-  if (values.length > 1) fail(`more than one ${name}`);
-  return values[0];
-}
-
 /**
  * Parse the core headers (RFC 3261 sec. 8.1.1) from header entries. `requestMethod` is given for requests so that
  * the CSeq method can be checked against it (sec. 8.2.1 / RFC 4475 3.1.2.17).
  */
 export function parseCoreHeaders(headers: HeaderEntry[], requestMethod?: string): CoreHeaders {
-  let viaLines: string[] | undefined;
-  let from: string[] | undefined;
-  let to: string[] | undefined;
-  let callId: string[] | undefined;
-  let cseq: string[] | undefined;
-  let cl: string[] | undefined;
-  let mf: string[] | undefined;
+  let via: Via[] | undefined;
+  let from: string | undefined;
+  let to: string | undefined;
+  let callId: string | undefined;
+  let cseq: string | undefined;
+  let cl: string | undefined;
+  let mf: string | undefined;
   for (let k = 0; k < headers.length; k++) {
     const h = headers[k];
     switch (h.name) {
-      case 'Via': (viaLines ??= []).push(h.value); break;
-      case 'From': (from ??= []).push(h.value); break;
-      case 'To': (to ??= []).push(h.value); break;
-      case 'Call-ID': (callId ??= []).push(h.value); break;
-      case 'CSeq': (cseq ??= []).push(h.value); break;
-      case 'Content-Length': (cl ??= []).push(h.value); break;
-      case 'Max-Forwards': (mf ??= []).push(h.value); break;
+      case 'Via': {
+        via ??= [];
+        const v = h.value;
+        // one value per line is the common case; split only when a comma is present at all
+        if (v.indexOf(',') < 0) via.push(parseVia(v));
+        else for (const part of splitCommaList(v)) via.push(parseVia(part));
+        break;
+      }
+      case 'From': from = once(from, h.value, 'From'); break;
+      case 'To': to = once(to, h.value, 'To'); break;
+      case 'Call-ID': callId = once(callId, h.value, 'Call-ID'); break;
+      case 'CSeq': cseq = once(cseq, h.value, 'CSeq'); break;
+      case 'Content-Length': cl = once(cl, h.value, 'Content-Length'); break;
+      case 'Max-Forwards': mf = once(mf, h.value, 'Max-Forwards'); break;
     }
   }
-  if (viaLines === undefined) fail('missing Via');
-  const via: Via[] = [];
-  for (const line of viaLines) for (const v of splitCommaList(line)) via.push(parseVia(v));
-  const parsedFrom: NameAddr = parseNameAddr(single(from, 'From'));
-  const parsedTo: NameAddr = parseNameAddr(single(to, 'To'));
-  const id = single(callId, 'Call-ID');
-  checkCallId(id);
-  const parsedCSeq = parseCSeq(single(cseq, 'CSeq'));
+  if (via === undefined) fail('missing Via');
+  if (from === undefined) fail('missing From');
+  if (to === undefined) fail('missing To');
+  if (callId === undefined) fail('missing Call-ID');
+  if (cseq === undefined) fail('missing CSeq');
+  const parsedFrom: NameAddr = parseNameAddr(from);
+  const parsedTo: NameAddr = parseNameAddr(to);
+  checkCallId(callId);
+  const parsedCSeq = parseCSeq(cseq);
   if (requestMethod !== undefined && parsedCSeq.method !== requestMethod) fail('CSeq method does not match the request method');
-  const core: CoreHeaders = { via, from: parsedFrom, to: parsedTo, callId: id, cseq: parsedCSeq };
+  const core: CoreHeaders = { via, from: parsedFrom, to: parsedTo, callId, cseq: parsedCSeq };
   if (cl !== undefined) {
-    const v = single(cl, 'Content-Length');
-    const n = parseBoundedDecimal(v, 0, v.length, 0x7fffffff);
+    const n = parseBoundedDecimal(cl, 0, cl.length, 0x7fffffff);
     if (n < 0) fail('bad Content-Length');
     core.contentLength = n;
   }
   if (mf !== undefined) {
-    const v = single(mf, 'Max-Forwards');
-    const n = parseBoundedDecimal(v, 0, v.length, 255);
+    const n = parseBoundedDecimal(mf, 0, mf.length, 255);
     if (n < 0) fail('bad Max-Forwards');
     core.maxForwards = n;
   }
   return core;
+}
+
+function once(previous: string | undefined, value: string, name: string): string {
+  if (previous !== undefined) fail(`more than one ${name}`);
+  return value;
 }
 
 // callid = word [ "@" word ] (RFC 3261 sec. 25.1); word is token plus a few separators.
@@ -141,7 +190,7 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
   let request: { method: string; uriText: string } | undefined;
   let status = 0;
   let reason = '';
-  if (s.startsWith('SIP/', pos)) {
+  if (s.charCodeAt(pos) === 83 && s.charCodeAt(pos + 1) === 73 && s.charCodeAt(pos + 2) === 80 && s.charCodeAt(pos + 3) === 47) {
     const sp = s.indexOf(' ', pos);
     if (sp < 0 || sp > lineEnd) fail('bad status line');
     if (!checkVersion(s, pos, sp)) fail('unsupported SIP version', 505);
@@ -201,9 +250,11 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
       }
     } else {
       let i = pos;
+      let hash = 0;
       while (i < lineEnd) {
         const c = s.charCodeAt(i);
         if (c > 255 || (CHAR_CLASS[c] & C_TOKEN) === 0) break;
+        hash = (Math.imul(hash, 31) + c) | 0;
         i++;
       }
       const nameEnd = i;
@@ -214,7 +265,7 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
       while (i < lineEnd && isWs(s.charCodeAt(i))) i++;
       let b = lineEnd;
       while (b > i && isWs(s.charCodeAt(b - 1))) b--;
-      headers.push({ name: canonicalHeaderName(s.slice(pos, nameEnd)), value: s.slice(i, b) });
+      headers.push({ name: canonicalName(s, pos, nameEnd, hash), value: s.slice(i, b) });
     }
     pos = nl + 1;
   }
