@@ -29,9 +29,17 @@ export class RtpSessionError extends Error {
   }
 }
 
+/**
+ * Remote addresses are IP literals (checked on open), so name lookup is the identity. Answering synchronously
+ * spares dgram's default dns.lookup a process.nextTick and its closures on every send.
+ */
+function literalLookup(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  callback(null, address, isIP(address));
+}
+
 function bindSocket(family: 'udp4' | 'udp6', address: string, port: number): Promise<dgram.Socket | undefined> {
   return new Promise((resolve) => {
-    const socket = dgram.createSocket(family);
+    const socket = dgram.createSocket({ type: family, lookup: literalLookup as unknown as dgram.SocketOptions['lookup'] });
     socket.once('error', () => {
       socket.close();
       resolve(undefined);
@@ -89,6 +97,7 @@ export type RtpSessionState = 'open' | 'closing' | 'closed';
 /** A source that went silent this long may be replaced by a new port/SSRC from the signalled host. */
 const RELATCH_AFTER_MS = 1000;
 const EVENT_GAP_MS = 50;
+const SEND_SLOTS = 8;
 
 export class RtpSession {
   state: RtpSessionState = 'open';
@@ -98,9 +107,13 @@ export class RtpSession {
   private readonly clockRate = 8000;
   private readonly audioPt: number;
   private readonly eventPt: number;
-  private readonly sendBuf: Buffer;
-  private readonly sendPayload: Uint8Array;
-  private readonly eventBuf = Buffer.allocUnsafeSlow(RTP_HEADER_BYTES + 4);
+  // A small ring of packet buffers: when the kernel's socket buffer is full, libuv sends later from the buffer it
+  // was given, so a buffer is not rewritten until SEND_SLOTS packets later (a catch-up burst is at most a few).
+  private readonly sendBufs: Buffer[] = [];
+  private readonly eventBufs: Buffer[] = [];
+  private readonly sendPayloads: Uint8Array[];
+  private sendSlot = 0;
+  private eventSlot = 0;
   private readonly rtcpBuf = Buffer.alloc(512);
   private readonly rxScratch: Uint8Array;
   private readonly encode: (pcm: Int16Array, out: Uint8Array) => Uint8Array;
@@ -164,9 +177,11 @@ export class RtpSession {
     this.eventPt = options.telephoneEventPayloadType ?? -1;
     this.encode = mu ? encodeMuLaw : encodeALaw;
     const decode = mu ? decodeMuLaw : decodeALaw;
-    this.sendBuf = Buffer.allocUnsafeSlow(RTP_HEADER_BYTES + this.frameSamples);
-    this.sendPayload = this.sendBuf.subarray(RTP_HEADER_BYTES);
-    this.sendPayload.fill(mu ? MU_LAW_SILENCE : A_LAW_SILENCE);
+    for (let i = 0; i < SEND_SLOTS; i++) {
+      this.sendBufs.push(Buffer.alloc(RTP_HEADER_BYTES + this.frameSamples, mu ? MU_LAW_SILENCE : A_LAW_SILENCE));
+      this.eventBufs.push(Buffer.alloc(RTP_HEADER_BYTES + 4));
+    }
+    this.sendPayloads = this.sendBufs.map((b) => b.subarray(RTP_HEADER_BYTES));
     this.rxScratch = new Uint8Array(this.frameSamples);
     this.ssrc = Math.floor(random() * 4294967296) >>> 0;
     this.sequence = Math.floor(random() * 65536) & 0xffff;
@@ -221,11 +236,14 @@ export class RtpSession {
       this.talkspurtStart = true; // in-band audio is muted while an event is on the wire (RFC 4733 section 2.5.1.4)
       return;
     }
-    this.encode(pcm, this.sendPayload);
-    writeRtpHeader(this.sendBuf, this.talkspurtStart, this.audioPt, this.sequence, ts, this.ssrc);
+    const slot = this.sendSlot;
+    this.sendSlot = (slot + 1) % SEND_SLOTS;
+    const buf = this.sendBufs[slot];
+    this.encode(pcm, this.sendPayloads[slot]);
+    writeRtpHeader(buf, this.talkspurtStart, this.audioPt, this.sequence, ts, this.ssrc);
     this.talkspurtStart = false;
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.rtp.send(this.sendBuf, this.remotePort, this.remoteAddress);
+    this.rtp.send(buf, this.remotePort, this.remoteAddress);
     this.counters.packetsSent++;
     this.counters.octetsSent += this.frameSamples;
     this.sentSinceReport = true;
@@ -276,10 +294,12 @@ export class RtpSession {
 
   private sendEventPacket(): void {
     const p = this.eventSender.packet;
-    writeRtpHeader(this.eventBuf, p.marker, this.eventPt, this.sequence, p.timestamp, this.ssrc);
-    writeTelephoneEvent(this.eventBuf, RTP_HEADER_BYTES, p.event, p.end, this.eventSender.volume, p.duration);
+    const buf = this.eventBufs[this.eventSlot];
+    this.eventSlot = (this.eventSlot + 1) % SEND_SLOTS;
+    writeRtpHeader(buf, p.marker, this.eventPt, this.sequence, p.timestamp, this.ssrc);
+    writeTelephoneEvent(buf, RTP_HEADER_BYTES, p.event, p.end, this.eventSender.volume, p.duration);
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.rtp.send(this.eventBuf, this.remotePort, this.remoteAddress);
+    this.rtp.send(buf, this.remotePort, this.remoteAddress);
     this.counters.packetsSent++;
     this.counters.octetsSent += 4;
     if (p.marker) this.counters.eventsSent++;
