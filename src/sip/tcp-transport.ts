@@ -78,6 +78,7 @@ export class TcpTransport implements Transport {
   readonly protocol = 'tcp' as const;
   readonly reliable = true;
   private handler: MessageHandler | undefined;
+  private lostHandler: ((peer: Endpoint) => void) | undefined;
   private readonly connections = new Map<string, Connection>();
   private readonly connecting = new Map<string, Promise<Connection>>();
   private closed = false;
@@ -118,6 +119,10 @@ export class TcpTransport implements Transport {
 
   onMessage(handler: MessageHandler): void {
     this.handler = handler;
+  }
+
+  onConnectionLost(handler: (peer: Endpoint) => void): void {
+    this.lostHandler = handler;
   }
 
   hasConnection(dest: Endpoint): boolean {
@@ -199,6 +204,7 @@ export class TcpTransport implements Transport {
     socket.on('close', () => {
       this.opts.clock.clearTimeout(conn.idleTimer);
       if (this.connections.get(key) === conn) this.connections.delete(key);
+      if (!this.closed) this.lostHandler?.(peer);
     });
     return conn;
   }

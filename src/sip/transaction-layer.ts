@@ -17,7 +17,7 @@ import { DEFAULT_TIMER_BASE, transactionTimers, type TimerBase } from './timers.
 import { TransactionError } from './transaction-error.js';
 import type { TransactionContext } from './transaction-context.js';
 import { SipTransportLayer, TargetError, type SipLog } from './transport-layer.js';
-import type { Endpoint, Peer, TransportProtocol } from './transport.js';
+import { TransportError, type Endpoint, type Peer, type TransportProtocol } from './transport.js';
 
 export interface RequestTarget {
   transport: TransportProtocol;
@@ -97,6 +97,7 @@ export class TransactionLayer {
     this.base = opts.timerBase ?? DEFAULT_TIMER_BASE;
     opts.transport.onRequest((req, source) => this.receiveRequest(req, source));
     opts.transport.onResponse((res, source) => this.receiveResponse(res, source));
+    opts.transport.onConnectionLost((peer) => this.connectionLost(peer));
   }
 
   onRequest(handler: RequestHandler): void {
@@ -192,7 +193,7 @@ export class TransactionLayer {
     const cancel = buildRequest({ method: 'CANCEL', uri: inv.uri, headers });
     const invMeta = this.meta.get(invite) ?? {};
     const meta: ClientMeta = invMeta;
-    const ctx = this.context(invMeta.peer?.transport ?? 'udp', (msg) => {
+    const ctx = this.context(inv.parsed.via[0]?.transport === 'TCP' ? 'tcp' : 'udp', (msg) => {
       if (!meta.peer) return;
       this.opts.transport.sendRequest(msg as SipRequest, meta.peer).catch((err) => tx.transportError(err));
     });
@@ -204,6 +205,8 @@ export class TransactionLayer {
     };
     const go = () => {
       if (invite.state === 'proceeding') {
+        // The INVITE's Via got its sent-by only after resolution: copy it now, branch and all.
+        setOnlyVia(cancel, inv.parsed.via[0]);
         invite.cancelSent();
         tx.start();
       } else {
@@ -273,6 +276,17 @@ export class TransactionLayer {
     const meta = this.meta.get(tx);
     if (meta?.sentBy && via) this.observeNat(source.transport, via, meta.sentBy);
     tx.receiveResponse(res);
+  }
+
+  /** A reliable connection went away: requests still waiting for a final on it will never get one there. */
+  private connectionLost(peer: Peer): void {
+    for (const tx of [...this.clients.values()]) {
+      const p = this.meta.get(tx)?.peer;
+      if (!p || p.transport !== peer.transport || p.host !== peer.host || p.port !== peer.port) continue;
+      if (tx.state === 'calling' || tx.state === 'trying' || tx.state === 'proceeding') {
+        tx.transportError(new TransportError(peer.transport, peer, 'ECONNRESET', `connection to ${peer.host}:${peer.port} closed`));
+      }
+    }
   }
 
   private observeNat(protocol: TransportProtocol, via: Via, sentBy: Endpoint): void {

@@ -59,6 +59,7 @@ export interface TransportLayerOptions {
 export class SipTransportLayer {
   private requestHandler: ((req: SipRequest, source: Peer) => void) | undefined;
   private responseHandler: ((res: SipResponse, source: Peer) => void) | undefined;
+  private lostHandler: ((peer: Peer) => void) | undefined;
   private readonly byProtocol = new Map<TransportProtocol, Transport>();
   private readonly routeCache = new Map<string, string>();
   private readonly resolve: HostResolver;
@@ -68,6 +69,7 @@ export class SipTransportLayer {
     for (const t of opts.transports) {
       this.byProtocol.set(t.protocol, t);
       t.onMessage((data, source) => this.receive(t, data, source));
+      t.onConnectionLost((peer) => this.lostHandler?.({ transport: t.protocol, host: peer.host, port: peer.port }));
     }
   }
 
@@ -77,6 +79,10 @@ export class SipTransportLayer {
 
   onResponse(handler: (res: SipResponse, source: Peer) => void): void {
     this.responseHandler = handler;
+  }
+
+  onConnectionLost(handler: (peer: Peer) => void): void {
+    this.lostHandler = handler;
   }
 
   transport(protocol: TransportProtocol): Transport | undefined {

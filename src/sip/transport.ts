@@ -31,6 +31,8 @@ export interface Transport {
   onMessage(handler: MessageHandler): void;
   /** True when a connection to `dest` is open now (always false for UDP). RFC 3261 18.2.2 prefers it for responses. */
   hasConnection(dest: Endpoint): boolean;
+  /** A connection closed or failed (TCP); transactions waiting on it fail instead of waiting for Timer B/F. */
+  onConnectionLost(handler: (peer: Endpoint) => void): void;
   close(): Promise<void>;
 }
 

@@ -54,6 +54,10 @@ export class UdpTransport implements Transport {
     return false;
   }
 
+  onConnectionLost(): void {
+    // Datagrams have no connection to lose; ICMP errors are not reported to unconnected sockets by Node.
+  }
+
   send(data: Buffer, dest: Endpoint): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('udp', dest, 'ECLOSED', 'udp transport is closed'));
     // A dual-stack ("::") socket reaches IPv4 peers through mapped addresses; a udp4 socket cannot reach IPv6.
