@@ -9,6 +9,7 @@ import {
   type MessageHandler,
   type Transport,
 } from './transport.js';
+import { SipStreamFramer } from './stream-framer.js';
 
 export interface TcpTransportOptions {
   clock: Clock;
@@ -21,46 +22,6 @@ export interface TcpTransportOptions {
 }
 
 const CRLF = Buffer.from('\r\n');
-const HEADER_END = Buffer.from('\r\n\r\n');
-const CONTENT_LENGTH = /^(?:content-length|l)[ \t]*:[ \t]*(\d{1,10})[ \t]*$/im;
-
-/**
- * Cuts a byte stream into SIP messages (RFC 3261 sec. 18.3: on a stream Content-Length is mandatory). Written
- * here because src/sip/stream-framer.ts did not exist when this transport was written.
- */
-export class SipStreamFramer {
-  private buf: Buffer = Buffer.alloc(0);
-  constructor(private readonly maxBytes: number) {}
-
-  /** Feeds bytes; returns whole messages, 'ping' for an RFC 5626 CRLFCRLF keep-alive, or throws on junk. */
-  push(chunk: Buffer): Array<Buffer | 'ping'> {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    const out: Array<Buffer | 'ping'> = [];
-    for (;;) {
-      let start = 0;
-      while (start + 1 < this.buf.length && this.buf[start] === 13 && this.buf[start + 1] === 10) {
-        if (start + 3 < this.buf.length && this.buf[start + 2] === 13 && this.buf[start + 3] === 10) {
-          out.push('ping');
-          start += 4;
-        } else start += 2;
-      }
-      if (start > 0) this.buf = this.buf.subarray(start);
-      const end = this.buf.indexOf(HEADER_END);
-      if (end < 0) {
-        if (this.buf.length > this.maxBytes) throw new Error('header section larger than the message limit');
-        return out;
-      }
-      const head = this.buf.toString('latin1', 0, end);
-      const m = CONTENT_LENGTH.exec(head);
-      if (!m) throw new Error('message without Content-Length on a stream');
-      const total = end + 4 + Number(m[1]);
-      if (total > this.maxBytes) throw new Error(`message of ${total} bytes exceeds the limit`);
-      if (this.buf.length < total) return out;
-      out.push(Buffer.from(this.buf.subarray(0, total)));
-      this.buf = this.buf.subarray(total);
-    }
-  }
-}
 
 interface Connection {
   socket: Socket;
@@ -182,12 +143,13 @@ export class TcpTransport implements Transport {
     const key = endpointKey(peer);
     const old = this.connections.get(key);
     if (old && old.socket !== socket) old.socket.destroy();
-    const conn: Connection = { socket, peer, lastActivity: this.opts.clock.now(), idleTimer: undefined, framer: new SipStreamFramer(this.maxBytes) };
+    const conn: Connection = { socket, peer, lastActivity: this.opts.clock.now(), idleTimer: undefined, framer: new SipStreamFramer({ maxMessageBytes: this.maxBytes }) };
     this.connections.set(key, conn);
     this.armIdle(conn, this.idleMs);
     socket.on('data', (chunk: Buffer) => {
       conn.lastActivity = this.opts.clock.now();
-      let frames: Array<Buffer | 'ping'>;
+      let frames: Buffer[];
+      const linesBefore = conn.framer.keepAliveLines;
       try {
         frames = conn.framer.push(chunk);
       } catch (err) {
@@ -195,10 +157,10 @@ export class TcpTransport implements Transport {
         socket.destroy();
         return;
       }
-      for (const f of frames) {
-        if (f === 'ping') socket.write(CRLF); // RFC 5626 3.5.1: CRLFCRLF ping, CRLF pong
-        else if (this.handler && !this.closed) this.handler(f, peer);
-      }
+      // RFC 5626 3.5.1: a CRLFCRLF ping is answered with one CRLF pong. (A lone CRLF, which is itself a pong or
+      // padding, is not answered, so two peers never ping-pong forever.)
+      if (conn.framer.keepAliveLines - linesBefore >= 2) socket.write(CRLF);
+      for (const f of frames) if (this.handler && !this.closed) this.handler(f, peer);
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {

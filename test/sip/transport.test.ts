@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { FakeClock } from '../../hal/clock.js';
 import { UdpTransport } from '../../src/sip/udp-transport.js';
-import { TcpTransport, SipStreamFramer } from '../../src/sip/tcp-transport.js';
+import { TcpTransport } from '../../src/sip/tcp-transport.js';
 import { SipTransportLayer, type TraceRecord } from '../../src/sip/transport-layer.js';
 import { parseListenAddress, TransportError, type Transport } from '../../src/sip/transport.js';
 import { parseMessage } from '../../src/sip/parser.js';
@@ -178,12 +178,18 @@ describe('TCP transport (real sockets)', () => {
   });
 });
 
-describe('stream framer', () => {
-  it('answers CRLFCRLF pings, refuses a message without Content-Length and oversized input', () => {
-    const f = new SipStreamFramer(2000);
-    expect(f.push(Buffer.from('\r\n\r\n'))).toEqual(['ping']);
-    expect(() => new SipStreamFramer(2000).push(Buffer.from('OPTIONS sip:a SIP/2.0\r\nVia: x\r\n\r\n'))).toThrow(/Content-Length/);
-    expect(() => new SipStreamFramer(100).push(Buffer.alloc(200, 65))).toThrow(/limit/);
-    expect(() => new SipStreamFramer(100).push(Buffer.from('A\r\nl: 500\r\n\r\n'))).toThrow(/limit/);
+describe('TCP keep-alive (real socket)', () => {
+  it('answers a CRLFCRLF ping with a CRLF pong and drops a stream that cannot be framed', async () => {
+    const t = await TcpTransport.listen({ host: '127.0.0.1', port: 0 }, { clock: new FakeClock() });
+    open.push(t);
+    const sock = connect({ host: '127.0.0.1', port: t.local.port });
+    open.push({ close: () => sock.destroy() });
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    const pong = new Promise<string>((r) => sock.once('data', (d) => r(d.toString('latin1'))));
+    sock.write('\r\n\r\n');
+    expect(await pong).toBe('\r\n');
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    sock.write('OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/TCP x\r\n\r\n'); // no Content-Length on a stream
+    await closed;
   });
 });
