@@ -41,6 +41,8 @@ export interface LineStatus {
   id: number;
   hook: 'on' | 'off';
   state: LineCallState;
+  /** Digits collected in the current dialing attempt ("" when none): shows what the detectors recognised. */
+  digits: string;
   call: LineCallStatus | null;
 }
 
@@ -75,6 +77,19 @@ export interface AgentControl {
   hook(line: number, state: HookAction): void;
   /** Throws NoSuchLineError, NotSupportedError (not a sim board) or BadRequestError (bad digits, line on hook). */
   dial(line: number, digits: string, method: DialMethod): void;
+  /**
+   * Test hook of the sim board: an incoming ring with this caller ID, without any SIP. Throws NoSuchLineError,
+   * NotSupportedError (not a sim board) or BadRequestError (the line is busy).
+   */
+  ring(line: number, call: TestRing): void;
+}
+
+/** Caller ID for a test ring; `withheld` sends the "private"/"unavailable" reason instead of a number. */
+export interface TestRing {
+  number?: string;
+  name?: string;
+  withheld?: 'private' | 'unavailable';
+  alert_info?: string;
 }
 
 export interface RunningAgent {

@@ -65,7 +65,8 @@ function lineLine(l: LineStatus): string {
   const call = l.call
     ? `  ${l.call.direction === 'in' ? 'from' : 'to'} ${l.call.remote}, ${l.call.codec}, ${formatDuration(l.call.duration_s)}`
     : '';
-  return `  line ${l.id}  ${l.hook === 'off' ? 'off hook' : 'on hook '}  ${l.state}${call}`;
+  const digits = l.digits ? `  digits ${l.digits}` : '';
+  return `  line ${l.id}  ${l.hook === 'off' ? 'off hook' : 'on hook '}  ${l.state}${digits}${call}`;
 }
 
 /** Human-readable status; tolerant of missing fields so an older agent still prints something. */
@@ -85,9 +86,13 @@ export async function fetchStatus(api: string): Promise<StatusJson> {
   return json as StatusJson;
 }
 
-export type PhoneAction = { kind: 'hook'; state: 'off' | 'on' | 'flash' } | { kind: 'dial'; digits: string; method: 'dtmf' | 'pulse' };
+export type PhoneAction =
+  | { kind: 'hook'; state: 'off' | 'on' | 'flash' }
+  | { kind: 'dial'; digits: string; method: 'dtmf' | 'pulse' }
+  | { kind: 'ring'; number?: string; name?: string };
 
 export async function drivePhone(api: string, line: number, action: PhoneAction): Promise<void> {
   if (action.kind === 'hook') await request(api, 'POST', `api/lines/${line}/hook`, { state: action.state });
-  else await request(api, 'POST', `api/lines/${line}/dial`, { digits: action.digits, method: action.method });
+  else if (action.kind === 'dial') await request(api, 'POST', `api/lines/${line}/dial`, { digits: action.digits, method: action.method });
+  else await request(api, 'POST', `api/lines/${line}/ring`, { number: action.number, name: action.name });
 }

@@ -23,6 +23,8 @@ commands:
   status [--api URL]             print registration and line state of a running agent
   phone offhook|onhook|flash [--line N] [--api URL]
   phone dial DIGITS [--pulse] [--line N] [--api URL]
+  phone ring [NUMBER] [--name NAME] [--line N] [--api URL]
+                                 an incoming ring with caller ID (sim board test hook, no SIP)
                                  drive the simulated phone of an agent whose board is "sim"
 
 options:
@@ -43,7 +45,7 @@ interface Parsed {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--config', '--api', '--line']);
+const VALUE_FLAGS = new Set(['--config', '--api', '--line', '--name']);
 const BOOL_FLAGS = new Set(['--pulse', '--help', '-h', '--version', '-V']);
 
 function parseArgs(argv: string[]): Parsed {
@@ -121,8 +123,12 @@ async function phone(p: Parsed): Promise<number> {
   } else if (what === 'dial') {
     if (digits === undefined || extra.length > 0) throw new UsageError('phone dial needs exactly one DIGITS argument');
     action = { kind: 'dial', digits, method: p.flags.has('--pulse') ? 'pulse' : 'dtmf' };
+  } else if (what === 'ring') {
+    if (extra.length > 0) throw new UsageError('phone ring takes one NUMBER argument (and --name NAME)');
+    const name = flag(p, '--name');
+    action = { kind: 'ring', ...(digits !== undefined ? { number: digits } : {}), ...(name !== undefined ? { name } : {}) };
   } else {
-    throw new UsageError('phone needs offhook, onhook, flash or dial DIGITS');
+    throw new UsageError('phone needs offhook, onhook, flash, dial DIGITS or ring [NUMBER]');
   }
   await drivePhone(apiUrl(p), Number(lineText), action);
   return 0;

@@ -2,7 +2,7 @@
  * The routes of the control and status API (INTERFACES.md) over an AgentControl. Pure request -> answer
  * functions: the server in server.ts does HTTP, bodies and errors.
  */
-import { BadRequestError, type AgentControl, type DialMethod, type HookAction } from '../agent-contract.js';
+import { BadRequestError, type AgentControl, type DialMethod, type HookAction, type TestRing } from '../agent-contract.js';
 
 export type ApiAnswer = { status: number; json: unknown } | { status: number; text: string };
 
@@ -97,6 +97,35 @@ export const ROUTES: Route[] = [
         throw new BadRequestError(`"digits" must be 1-${MAX_DIGITS} of ${set}`, 'digits');
       }
       c.dial(lineId(req.params), digits.toUpperCase(), method as DialMethod);
+      return { status: 200, json: { ok: true } };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/lines\/(\d{1,3})\/ring$/,
+    names: ['id'],
+    handle: (c, req) => {
+      const body = bodyObject(req.body);
+      onlyKeys(body, ['number', 'name', 'withheld', 'alert_info']);
+      const ring: TestRing = {};
+      if (body.number !== undefined) {
+        if (typeof body.number !== 'string' || !/^[0-9*#+]{1,20}$/.test(body.number)) throw new BadRequestError('"number" must be 1-20 of 0-9 * # +', 'number');
+        ring.number = body.number;
+      }
+      if (body.name !== undefined) {
+        // MDMF carries at most 15 name characters (Bell GR-30), printable ASCII.
+        if (typeof body.name !== 'string' || !/^[\x20-\x7e]{1,15}$/.test(body.name)) throw new BadRequestError('"name" must be 1-15 printable ASCII characters', 'name');
+        ring.name = body.name;
+      }
+      if (body.withheld !== undefined) {
+        if (body.withheld !== 'private' && body.withheld !== 'unavailable') throw new BadRequestError('"withheld" must be "private" or "unavailable"', 'withheld');
+        ring.withheld = body.withheld;
+      }
+      if (body.alert_info !== undefined) {
+        if (typeof body.alert_info !== 'string' || body.alert_info.length > 200 || /[\x00-\x1f]/.test(body.alert_info)) throw new BadRequestError('"alert_info" must be a header value of at most 200 characters', 'alert_info');
+        ring.alert_info = body.alert_info;
+      }
+      c.ring(lineId(req.params), ring);
       return { status: 200, json: { ok: true } };
     },
   },

@@ -9,6 +9,7 @@ import {
   type AgentControl,
   type CallRecord,
   type DialMethod,
+  type TestRing,
   type HookAction,
   type StatusJson,
 } from '../../src/agent-contract.js';
@@ -25,8 +26,8 @@ export class FakeControl implements AgentControl {
       uptime_s: 3725,
       accounts: [{ line: 0, aor: 'sip:100@sip.example.org', registered: true, state: 'registered', expires_in: 3412, last_error: null }],
       lines: [
-        { id: 0, hook: 'off', state: 'connected', call: { direction: 'out', remote: 'sip:200@sip.example.org', codec: 'PCMU', duration_s: 75 } },
-        { id: 1, hook: 'on', state: 'idle', call: null },
+        { id: 0, hook: 'off', state: 'connected', digits: '200', call: { direction: 'out', remote: 'sip:200@sip.example.org', codec: 'PCMU', duration_s: 75 } },
+        { id: 1, hook: 'on', state: 'idle', digits: '', call: null },
       ],
     };
   }
@@ -48,5 +49,9 @@ export class FakeControl implements AgentControl {
     this.check(line);
     if (digits === '000') throw new BadRequestError('line is on hook', 'digits');
     this.actions.push(`dial ${line} ${digits} ${method}`);
+  }
+  ring(line: number, call: TestRing): void {
+    this.check(line);
+    this.actions.push(`ring ${line} ${JSON.stringify(call)}`);
   }
 }

@@ -70,6 +70,17 @@ describe('routes of INTERFACES.md over real HTTP (AgentControl is a fake of our 
     expect((await call('POST', '/api/lines/0/dial', { digits: '4711', method: 'pulse' })).status).toBe(200);
     expect(control.actions).toEqual(['dial 0 200# dtmf', 'dial 0 4711 pulse']);
   });
+
+  test('POST ring (sim test hook) passes caller ID and refuses bad fields with 400', async () => {
+    expect((await call('POST', '/api/lines/0/ring', { number: '5551234', name: 'Ada Lovelace' })).status).toBe(200);
+    expect((await call('POST', '/api/lines/0/ring', { withheld: 'private' })).status).toBe(200);
+    expect(control.actions).toEqual(['ring 0 {"number":"5551234","name":"Ada Lovelace"}', 'ring 0 {"withheld":"private"}']);
+    for (const bad of [{ number: '55a' }, { name: 'x'.repeat(16) }, { name: 'bad\u0007' }, { withheld: 'yes' }, { color: 'red' }, { alert_info: 'a\r\nb' }]) {
+      expect((await call('POST', '/api/lines/0/ring', bad)).status, JSON.stringify(bad)).toBe(400);
+    }
+    control.board = 'ag1171';
+    expect((await call('POST', '/api/lines/0/ring', {})).status).toBe(409);
+  });
 });
 
 describe('errors', () => {
