@@ -4,7 +4,7 @@
  * Input is a header value as the message parser stores it (folding already collapsed, ends trimmed).
  */
 import { SipParseError, type CSeq, type NameAddr, type Via } from './message.js';
-import { CHAR_CLASS, C_TOKEN, formatUri, parseUri, scanHost } from './uri.js';
+import { CHAR_CLASS, C_TOKEN, formatUri, lowerSlice, parseUri, scanHost } from './uri.js';
 
 function fail(fault: string): never {
   throw new SipParseError(fault);
@@ -136,7 +136,7 @@ export function parseParams(s: string, i: number, params: Map<string, string | n
     i = skipWs(s, i + 1);
     const nameEnd = scanToken(s, i);
     if (nameEnd === i) fail('empty parameter');
-    const name = s.slice(i, nameEnd).toLowerCase();
+    const name = lowerSlice(s, i, nameEnd);
     i = skipWs(s, nameEnd);
     let value: string | null = null;
     if (i < len && s.charCodeAt(i) === 61) {
@@ -152,6 +152,7 @@ export function parseParams(s: string, i: number, params: Map<string, string | n
 }
 
 export function formatParams(params: Map<string, string | null>): string {
+  if (params.size === 0) return '';
   let s = '';
   for (const [name, value] of params) s += value === null ? ';' + name : ';' + name + '=' + value;
   return s;
@@ -213,21 +214,24 @@ export function formatNameAddr(na: NameAddr): string {
 /** Parse one via-parm (split a Via header line with splitCommaList first). */
 export function parseVia(s: string): Via {
   let i = skipWs(s, 0);
-  const parts: string[] = [];
-  let tokenEnd = i;
-  for (let k = 0; k < 3; k++) {
-    if (k > 0) {
-      if (s.charCodeAt(i) !== 47 /* / */) fail('bad Via protocol');
-      i = skipWs(s, i + 1);
-    }
-    tokenEnd = scanToken(s, i);
-    if (tokenEnd === i) fail('bad Via protocol');
-    parts.push(s.slice(i, tokenEnd));
-    i = skipWs(s, tokenEnd);
-  }
+  // sent-protocol: name SLASH version SLASH transport, each a token, SWS around the slashes
+  const nameStart = i;
+  const nameEnd = scanToken(s, i);
+  if (nameEnd === nameStart) fail('bad Via protocol');
+  i = skipWs(s, nameEnd);
+  if (s.charCodeAt(i) !== 47 /* / */) fail('bad Via protocol');
+  const versionStart = skipWs(s, i + 1);
+  const versionEnd = scanToken(s, versionStart);
+  if (versionEnd === versionStart) fail('bad Via protocol');
+  i = skipWs(s, versionEnd);
+  if (s.charCodeAt(i) !== 47) fail('bad Via protocol');
+  const transportStart = skipWs(s, i + 1);
+  const tokenEnd = scanToken(s, transportStart);
+  if (tokenEnd === transportStart) fail('bad Via protocol');
+  i = skipWs(s, tokenEnd);
   if (i === tokenEnd) fail('bad Via sent-by');
   const hostEnd = scanHost(s, i);
-  const host = s.slice(i, hostEnd).toLowerCase();
+  const host = lowerSlice(s, i, hostEnd);
   i = skipWs(s, hostEnd);
   let port: number | undefined;
   if (i < s.length && s.charCodeAt(i) === 58) {
@@ -247,13 +251,30 @@ export function parseVia(s: string): Via {
   const params = new Map<string, string | null>();
   parseParams(s, i, params);
   const via: Via = {
-    protocol: parts[0].toUpperCase() + '/' + parts[1],
-    transport: parts[2].toUpperCase(),
+    protocol: isSip20(s, nameStart, nameEnd, versionStart, versionEnd)
+      ? 'SIP/2.0'
+      : s.slice(nameStart, nameEnd).toUpperCase() + '/' + s.slice(versionStart, versionEnd),
+    transport: upperTransport(s.slice(transportStart, tokenEnd)),
     host,
     params,
   };
   if (port !== undefined) via.port = port;
   return via;
+}
+
+function isSip20(s: string, ns: number, ne: number, vs: number, ve: number): boolean {
+  return (
+    ne - ns === 3 && ve - vs === 3 && s.charCodeAt(ns) === 83 && s.charCodeAt(ns + 1) === 73 && s.charCodeAt(ns + 2) === 80 &&
+    s.charCodeAt(vs) === 50 && s.charCodeAt(vs + 1) === 46 && s.charCodeAt(vs + 2) === 48
+  );
+}
+
+function upperTransport(t: string): string {
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c >= 97 && c <= 122) return t.toUpperCase();
+  }
+  return t;
 }
 
 export function formatVia(v: Via): string {

@@ -145,7 +145,7 @@ function parseSipUri(s: string, scheme: 'sip' | 'sips', start: number): SipUri {
     i = at + 1;
   }
   const hostEnd = scanHost(s, i);
-  const host = s.slice(i, hostEnd).toLowerCase();
+  const host = lowerSlice(s, i, hostEnd);
   i = hostEnd;
   let port: number | undefined;
   if (i < len && s.charCodeAt(i) === 58) {
@@ -165,10 +165,11 @@ function parseSipUri(s: string, scheme: 'sip' | 'sips', start: number): SipUri {
     }
     const nameEnd = eq >= 0 ? eq : j;
     if (nameEnd === i) fail('empty URI parameter');
-    const name = unescapeChecked(s, i, nameEnd, C_PARAM, 'parameter').toLowerCase();
+    const name = unescapeChecked(s, i, nameEnd, C_PARAM, 'parameter');
+    const lname = name.toLowerCase();
     const value = eq >= 0 ? unescapeChecked(s, eq + 1, j, C_PARAM, 'parameter') : null;
-    if (params.has(name)) fail(`repeated URI parameter ${name}`);
-    params.set(name, value);
+    if (params.has(lname)) fail(`repeated URI parameter ${lname}`);
+    params.set(lname, value);
     i = j;
   }
   const headers = new Map<string, string>();
@@ -199,6 +200,15 @@ function parseSipUri(s: string, scheme: 'sip' | 'sips', start: number): SipUri {
   return uri;
 }
 
+/** s.slice(start, end).toLowerCase() without the second string when there is nothing to lower (the usual case). */
+export function lowerSlice(s: string, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) return s.slice(start, end).toLowerCase();
+  }
+  return s.slice(start, end);
+}
+
 /** Parse a URI as it appears in a Request-URI or inside <...>; throws SipParseError. */
 export function parseUri(s: string): Uri {
   const len = s.length;
@@ -214,6 +224,9 @@ export function parseUri(s: string): Uri {
     }
   }
   if (colon <= 0) fail('URI without scheme');
+  if (colon === 3 && (s.charCodeAt(0) | 32) === 115 && (s.charCodeAt(1) | 32) === 105 && (s.charCodeAt(2) | 32) === 112) {
+    return parseSipUri(s, 'sip', 4);
+  }
   const scheme = s.slice(0, colon).toLowerCase();
   if (scheme === 'sip' || scheme === 'sips') return parseSipUri(s, scheme, colon + 1);
   if (colon + 1 === len) fail('empty URI');
@@ -236,12 +249,12 @@ export function formatUri(uri: Uri): string {
   }
   s += uri.host;
   if (uri.port !== undefined) s += ':' + uri.port;
-  for (const [name, value] of uri.params) {
+  if (uri.params.size > 0) for (const [name, value] of uri.params) {
     s += ';' + escapeUriPart(name, C_PARAM);
     if (value !== null) s += '=' + escapeUriPart(value, C_PARAM);
   }
   let first = true;
-  for (const [name, value] of uri.headers) {
+  if (uri.headers.size > 0) for (const [name, value] of uri.headers) {
     s += (first ? '?' : '&') + escapeUriPart(name, C_HEADER) + '=' + escapeUriPart(value, C_HEADER);
     first = false;
   }
