@@ -42,6 +42,19 @@ export interface AccountRuntime {
   keepAlive: KeepAlive | null;
 }
 
+/**
+ * What the call layer (INVITE sessions) plugs into the stack: it claims INVITEs and in-dialog requests, and tells
+ * the UAS core which dialogs and INVITE transactions exist so BYE/CANCEL for unknown ones get 481.
+ */
+export interface CallLayer {
+  /** An INVITE (initial or re-INVITE) or an in-dialog request (BYE, ACK for 2xx is via `onAck`) the core accepted. */
+  onRequest(req: SipRequest, st: ServerTransaction, source: Peer): void;
+  /** ACK for a 2xx (outside any transaction, RFC 3261 17.2.1 / RFC 6026). */
+  onAck(req: SipRequest, source: Peer): void;
+  hasDialog(req: SipRequest): boolean;
+  hasInviteForCancel(req: SipRequest): boolean;
+}
+
 export interface SipStackOptions {
   config: AtaConfig;
   clock: Clock;
@@ -56,6 +69,7 @@ export class SipStack {
   readonly transactions: TransactionLayer;
   private readonly ua: UaCore;
   private readonly udp: UdpTransport | undefined;
+  private callLayer: CallLayer | undefined;
   /** The address learned from received/rport; null until a registrar told us (or when it is our own). */
   private publicAddress: { host: string; port: number } | null = null;
 
@@ -77,12 +91,15 @@ export class SipStack {
       allow: ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS'],
       accept: ['application/sdp'],
       supported: [],
-      // No dialogs exist until the call layer lands: every in-dialog request is for a dialog we do not have.
-      hasDialog: () => false,
-      hasInviteForCancel: () => false,
+      // Without a call layer no dialog exists: every in-dialog request is for a dialog we do not have.
+      hasDialog: (req) => this.callLayer?.hasDialog(req) ?? false,
+      hasInviteForCancel: (req) => this.callLayer?.hasInviteForCancel(req) ?? false,
     });
     this.transactions.onRequest((req, st, source) => this.request(req, st, source));
-    this.transactions.onStray((msg, source, kind) => sipLog.debug({ kind, peer: `${source.host}:${source.port}` }, 'stray SIP message absorbed'));
+    this.transactions.onStray((msg, source, kind) => {
+      if (kind === 'ack' && msg.type === 'request' && this.callLayer) this.callLayer.onAck(msg, source);
+      else sipLog.debug({ kind, peer: `${source.host}:${source.port}` }, 'stray SIP message absorbed');
+    });
     this.transactions.onPublicAddress((addr, previous) => {
       sipLog.info({ public: `${addr.host}:${addr.port}`, previous: previous ? `${previous.host}:${previous.port}` : null }, 'public address learned');
       this.publicAddress = { host: addr.host, port: addr.port };
@@ -111,6 +128,16 @@ export class SipStack {
   /** The local SIP endpoint (the UDP socket when there is one). */
   get local(): Endpoint {
     return (this.udp ?? this.transports[0]).local;
+  }
+
+  /** Installs the call layer; from then on it receives INVITEs and in-dialog requests. */
+  setCallLayer(layer: CallLayer): void {
+    this.callLayer = layer;
+  }
+
+  /** The address to put in Contact and SDP: learned public address, else the bound one (see contactAddress). */
+  get contact(): { host: string; port: number } {
+    return this.contactAddress();
   }
 
   start(): void {
@@ -207,6 +234,9 @@ export class SipStack {
       reason = verdict.reason;
       headers = verdict.headers;
       if (req.method === 'OPTIONS' && status === 200) headers = [...headers, ...this.ua.capabilityHeaders()];
+    } else if (this.callLayer) {
+      this.callLayer.onRequest(req, st, source);
+      return;
     } else if (req.method === 'INVITE') {
       // The INVITE-session layer (calls) is not part of this agent yet: say so plainly rather than ring forever.
       status = 480;
