@@ -167,15 +167,19 @@ function checkCallId(id: string): void {
   if (id.length === 0) fail('bad Call-ID');
 }
 
+// One char class, no alternation: linear time on any input.
+const NOT_BINARY = /[^\x00-\xff]/;
+
 /**
  * Parse one SIP message from a datagram or from one frame cut by the stream framer. A body longer than
  * Content-Length is truncated (RFC 3261 sec. 18.3); a shorter one is an error; with no Content-Length the body is
  * the rest of the data.
  */
 export function parseMessage(data: Buffer | string, options?: ParseOptions): SipMessage {
-  const s = typeof data === 'string' ? data : data.toString('latin1');
   const max = options?.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  if (s.length > max) fail('message too large', 513);
+  if (data.length > max) fail('message too large', 513);
+  if (typeof data === 'string' && NOT_BINARY.test(data)) fail('text is not a binary (latin1) string');
+  const s = typeof data === 'string' ? data : data.toString('latin1');
   const len = s.length;
   let pos = 0;
   // Stray CRLFs before the start line are keep-alives (RFC 3261 sec. 7.5).

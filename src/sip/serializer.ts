@@ -34,8 +34,17 @@ function isDigits(s: string): boolean {
   return true;
 }
 
-/** Write a message. Content-Length always reflects the body; the first one keeps its place and form when right. */
+/** A line break inside a value would let whoever chose the value write headers of their own. */
+function assertSingleLine(text: string, what: string): void {
+  if (text.indexOf('\n') >= 0 || text.indexOf('\r') >= 0) throw new SipBuildError(`line break in ${what}`);
+}
+
+/**
+ * Write a message. Content-Length always reflects the body; the first one keeps its place and form when right.
+ * Throws SipBuildError when a header value or the reason phrase holds a line break (only code can put one there).
+ */
 export function serializeMessage(msg: SipMessage): string {
+  if (msg.type === 'response') assertSingleLine(msg.reason, 'reason phrase');
   let out =
     msg.type === 'request'
       ? msg.method + ' ' + formatUri(msg.uri) + ' SIP/2.0\r\n'
@@ -52,6 +61,7 @@ export function serializeMessage(msg: SipMessage): string {
       out += isDigits(v) && Number(v) === bodyLength ? 'Content-Length: ' + v + '\r\n' : 'Content-Length: ' + bodyLength + '\r\n';
       continue;
     }
+    assertSingleLine(h.value, h.name);
     out += h.name + ': ' + h.value + '\r\n';
   }
   if (!wroteLength) out += 'Content-Length: ' + bodyLength + '\r\n';
@@ -64,6 +74,12 @@ function checkHeaderValue(name: string, value: string): void {
     const c = value.charCodeAt(i);
     if (c === 10 || c === 13) throw new SipBuildError(`line break in ${name} value`);
     if (c > 255) throw new SipBuildError(`${name} value is not a binary (latin1) string`);
+  }
+}
+
+function checkBinary(body: string): void {
+  for (let i = 0; i < body.length; i++) {
+    if (body.charCodeAt(i) > 255) throw new SipBuildError('body is not a binary (latin1) string; use Buffer.toString("latin1")');
   }
 }
 
@@ -97,6 +113,7 @@ export function buildRequest(spec: RequestSpec): SipRequest {
   if (!isToken(spec.method)) throw new SipBuildError(`bad method ${JSON.stringify(spec.method)}`);
   const uri = typeof spec.uri === 'string' ? parseUri(spec.uri) : spec.uri;
   const body = spec.body ?? '';
+  checkBinary(body);
   let headers = toEntries(spec.headers);
   if (!headers.some((h) => h.name === 'Max-Forwards')) headers.push({ name: 'Max-Forwards', value: '70' });
   headers = setContentLength(headers, body.length);
@@ -169,6 +186,7 @@ export function buildResponse(
     if (entry) entry.value = formatNameAddr(to);
   }
   const body = options.body ?? '';
+  checkBinary(body);
   const all = setContentLength(headers.concat(toEntries(extraHeaders)), body.length);
   const parsed = parseCoreHeaders(all);
   return { type: 'response', status, reason: why, headers: all, parsed, body };

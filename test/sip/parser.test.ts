@@ -135,6 +135,17 @@ describe('serializeMessage and builders', () => {
     expect(parseMessage(serializeMessage(r))).toEqual(r);
   });
 
+  it('refuses to write a header value or reason holding a line break', () => {
+    const m = parseMessage(INVITE);
+    m.headers.push({ name: 'Subject', value: 'hi\r\nVia: SIP/2.0/UDP evil' });
+    expect(() => serializeMessage(m)).toThrow(SipBuildError);
+  });
+
+  it('refuses text that is not a binary string, and bodies that are not either', () => {
+    expect(refusal(INVITE.replace('Bob', 'Bøb\u20ac')).fault).toContain('binary');
+    expect(() => buildRequest({ method: 'MESSAGE', uri: 'sip:a@b', headers: [], body: 'caf\u00e9 \u2603' })).toThrow('binary');
+  });
+
   it('refuses header injection in builders', () => {
     expect(() => buildRequest({ method: 'OPTIONS', uri: 'sip:a@b', headers: [['Subject', 'x\r\nVia: evil']] })).toThrow(SipBuildError);
     expect(() => buildRequest({ method: 'OPT IONS', uri: 'sip:a@b', headers: [] })).toThrow(SipBuildError);
