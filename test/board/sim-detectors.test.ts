@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../hal/clock.js';
+import { silentLog } from '../../hal/errors.js';
+import { createBoard } from '../../board/index.js';
+import { HookDetector, type HookEvent } from '../../src/phone/hook-detector.js';
+import { detectDtmf } from '../../src/media/dtmf-detector.js';
+import { generateDtmf } from '../../src/media/dtmf-generator.js';
+
+describe('sim board with the real detectors', () => {
+  it('pulse dialing on the simulated hook switch decodes to its digits in the HookDetector', async () => {
+    const clock = new FakeClock();
+    const board = await createBoard({ type: 'sim' }, { clock, log: silentLog, baseDir: '/tmp' });
+    const hook = new HookDetector(clock);
+    const events: HookEvent[] = [];
+    hook.onEvent((e) => events.push(e));
+    board.lines[0].line.onHookEdge((off, at) => hook.edge(off, at));
+    const phone = board.sim!.phone(0);
+    clock.advance(100);
+    phone.setHook(true);
+    clock.advance(1000);
+    const dialed = phone.pulseDial('305');
+    for (let i = 0; i < 10_000 && clock.step(); i++) {
+      if (clock.now() > 20_000) break;
+    }
+    await dialed;
+    expect(events[0].type).toBe('off-hook');
+    expect(events.filter((e) => e.type === 'digit').map((e) => (e as { digit: string }).digit)).toEqual(['3', '0', '5']);
+    expect(events.some((e) => e.type === 'on-hook' || e.type === 'flash')).toBe(false);
+    hook.close();
+    await board.close();
+  });
+
+  it('DTMF injected into the mouthpiece comes out of the capture frames and decodes', async () => {
+    const clock = new FakeClock();
+    const board = await createBoard({ type: 'sim' }, { clock, log: silentLog, baseDir: '/tmp' });
+    const audio = board.lines[0].audio;
+    const captured: number[] = [];
+    audio.onFrame((f) => captured.push(...f));
+    await audio.start();
+    board.sim!.phone(0).setHook(true);
+    board.sim!.phone(0).injectMouthpiece(generateDtmf('5#9'));
+    clock.advance(2000);
+    expect(detectDtmf(Int16Array.from(captured))).toBe('5#9');
+    await board.close();
+  });
+});
