@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AlsaCliAudioPort } from '../../hal/drivers/alsa-cli.js';
-import { systemClock } from '../../hal/clock.js';
+import { execFileSync } from 'node:child_process';
+import { FakeClock, systemClock } from '../../hal/clock.js';
+import type { HalLog } from '../../hal/errors.js';
 import { DeviceUnavailableError, silentLog } from '../../hal/errors.js';
 import { makeAlsaFilePcm, readRawS16, requireAlsaUtils } from '../support/alsa-file-pcm.js';
 
@@ -72,4 +74,34 @@ describe('ALSA through arecord/aplay (real processes, ALSA file plugin, no sound
     expect((err as DeviceUnavailableError).configKey).toBe('board.audio_in_device');
     expect((err as DeviceUnavailableError).device).toBe('no_such_pcm');
   });
+
+  it('a capture process that dies (card unplugged) is logged once and restarted after back-off', async () => {
+    const pcm = makeAlsaFilePcm(ramp(8000));
+    const clock = new FakeClock();
+    const logged: Array<[string, string | undefined]> = [];
+    const rec = (level: string) => (_o: object, msg?: string) => void logged.push([level, msg]);
+    const log: HalLog = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
+    const port = new AlsaCliAudioPort({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock, log, env: pcm.env });
+    let frames = 0;
+    port.onFrame(() => frames++);
+    await port.start();
+    // the arecord this port started (a child of this test process)
+    const pid = Number(execFileSync('pgrep', ['-P', String(process.pid), '-x', 'arecord']).toString().trim().split('\n')[0]);
+    process.kill(pid, 'SIGKILL');
+    await until(() => logged.some(([l]) => l === 'warn'));
+    expect(logged.filter(([l]) => l === 'warn')).toHaveLength(1);
+    clock.advance(500);
+    await until(() => logged.some(([l, m]) => l === 'info' && m === 'audio device back'));
+    const before = frames;
+    await until(() => frames > before);
+    await port.close();
+  });
 });
+
+async function until(pred: () => boolean): Promise<void> {
+  for (let i = 0; i < 200_000; i++) {
+    if (pred()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error('condition never met');
+}

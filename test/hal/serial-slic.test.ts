@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../hal/clock.js';
 import { DeviceUnavailableError, type HalLog } from '../../hal/errors.js';
 import { SerialSlicController } from '../../hal/drivers/serial-slic.js';
-import { checksum, encodeCommand, parseControllerLine } from '../../hal/drivers/serial-slic-protocol.js';
+import fc from 'fast-check';
+import { checksum, encodeCommand, LineSplitter, McuClockMapper, parseControllerLine } from '../../hal/drivers/serial-slic-protocol.js';
 
 const PATH = '/dev/ttyMOCK0';
 const frame = (body: string): string => `${body}*${checksum(body)}\n`;
@@ -65,6 +66,27 @@ describe('serial line protocol', () => {
     expect(parseControllerLine(frame('HOOK 0 1 99999999999').trim())).toBe('bad-field');
     expect(parseControllerLine(frame('WAT 1').trim())).toBe('unknown-message');
     expect(parseControllerLine('x'.repeat(200))).toBe('too-long');
+  });
+});
+
+describe('serial line protocol: hostile bytes and clocks', () => {
+  it('any byte stream splits and parses without throwing, and a valid line after garbage still parses', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 10 }), (chunks) => {
+        const got: unknown[] = [];
+        const s = new LineSplitter((l) => got.push(parseControllerLine(l)), () => {});
+        for (const c of chunks) s.push(Buffer.from(c));
+        s.push(Buffer.from('\n' + frame('HOOK 0 1 42')));
+        expect(got[got.length - 1]).toEqual({ kind: 'hook', line: 0, offHook: true, mcuMs: 42 });
+      }),
+    );
+  });
+
+  it('maps the controller counter across its 32-bit wrap', () => {
+    const m = new McuClockMapper();
+    expect(m.map(0xffffff00, 1000)).toBe(1000);
+    expect(m.map(0x00000010, 1272)).toBe(1272); // 0x110 = 272 ms later, after the wrap
+    expect(m.map(0x00000020, 1400)).toBe(1288); // arrived late: keeps the controller's instant
   });
 });
 
