@@ -55,7 +55,8 @@ function canonicalName(s: string, start: number, end: number, hash: number): str
   }
   const raw = s.slice(start, end);
   const canonical = canonicalHeaderName(raw);
-  if (nameCacheSize < NAME_CACHE_LIMIT) {
+  // Short buckets too: crafted names that collide must not turn each lookup into a long scan.
+  if (nameCacheSize < NAME_CACHE_LIMIT && (bucket === undefined || bucket.length < 4)) {
     nameCacheSize++;
     if (bucket === undefined) NAME_TABLE[slot] = [{ raw, canonical }];
     else bucket.push({ raw, canonical });

@@ -165,3 +165,21 @@ describe('serializeMessage and builders', () => {
     expect(trying.parsed.to.params.has('tag')).toBe(false);
   });
 });
+
+describe('parseMessage on adversarial shapes', () => {
+  it('parses header names that collide in the name cache correctly', () => {
+    // "Aa" and "BB" share a 31-multiplier hash, as do their concatenations: many spellings, one bucket
+    const names = ['AaAa', 'AaBB', 'BBAa', 'BBBB', 'AaAaAa', 'AaAaBB', 'BBBBBB'];
+    const extra = names.map((n, k) => `${n}: v${k}\r\n`).join('');
+    const m = parseMessage(INVITE.replace('Content-Type:', extra + 'Content-Type:'));
+    for (let k = 0; k < names.length; k++) expect(getHeader(m, names[k])).toBe(`v${k}`);
+  });
+
+  it('refuses a message made of thousands of junk lines with a fault, not a hang', () => {
+    // extension headers stay unparsed strings, so junk in them is carried, not judged
+    const junk = INVITE.replace('Content-Type:', 'X-K: ;;;,,,<<"\r\n'.repeat(3000) + 'Content-Type:');
+    expect(parseMessage(junk).headers.length).toBeGreaterThan(3000);
+    const badVia = INVITE.replace('Max-Forwards: 70', 'Via: ' + 'SIP/2.0/UDP h;a,'.repeat(3000) + ',');
+    expect(refusal(badVia).fault).toContain('empty element');
+  });
+});
