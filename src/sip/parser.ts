@@ -189,8 +189,10 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
   let nl = s.indexOf('\n', pos);
   if (nl < 0) fail('no end of start line');
   let lineEnd = nl > pos && s.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-  const cr = s.indexOf('\r', pos);
-  if (cr >= 0 && cr < lineEnd) fail('bare CR in start line');
+  // The next CR at or after pos, found once per CR (not once per line), so LF-only text stays linear.
+  let nextCr = s.indexOf('\r', pos);
+  if (nextCr < 0) nextCr = len;
+  if (nextCr < lineEnd) fail('bare CR in start line');
 
   let request: { method: string; uriText: string } | undefined;
   let status = 0;
@@ -240,8 +242,11 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
       pos = nl + 1;
       break;
     }
-    const crAt = s.indexOf('\r', pos);
-    if (crAt >= 0 && crAt < lineEnd) fail('bare CR in header');
+    if (nextCr < pos) {
+      nextCr = s.indexOf('\r', pos);
+      if (nextCr < 0) nextCr = len;
+    }
+    if (nextCr < lineEnd) fail('bare CR in header');
     const first = s.charCodeAt(pos);
     if (isWs(first)) {
       if (headers.length === 0) fail('continuation line before the first header');

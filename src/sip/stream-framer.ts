@@ -111,10 +111,14 @@ export class SipStreamFramer {
   private readContentLength(head: string): number {
     let found = -1;
     let pos = head.indexOf('\n') + 1; // the start line carries no header
+    let colon = -1; // next ':' at or after pos, searched once per colon so lines without one stay linear
     while (pos < head.length) {
       let nl = head.indexOf('\n', pos);
       if (nl < 0) nl = head.length;
-      const colon = head.indexOf(':', pos);
+      if (colon < pos) {
+        colon = head.indexOf(':', pos);
+        if (colon < 0) colon = head.length;
+      }
       if (colon > pos && colon < nl) {
         const c0 = head.charCodeAt(pos);
         if (c0 !== 32 && c0 !== 9) {

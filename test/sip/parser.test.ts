@@ -183,3 +183,10 @@ describe('parseMessage on adversarial shapes', () => {
     expect(refusal(badVia).fault).toContain('empty element');
   });
 });
+
+describe('parseMessage cost on long inputs', () => {
+  it('parses 8000 LF-only header lines (the bare-CR search runs once per CR, not once per line)', () => {
+    const lines = INVITE.replace(/\r\n/g, '\n').replace('Content-Type:', 'X-A: b\n'.repeat(8000) + 'Content-Type:');
+    expect(parseMessage(lines).headers.length).toBeGreaterThan(8000);
+  });
+});
