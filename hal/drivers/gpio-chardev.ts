@@ -109,7 +109,8 @@ export class ChardevGpioDriver implements GpioDriver {
   async input(bcm: number, opts: { edge: GpioEdge; configKey: string; activeLow?: boolean }): Promise<GpioInput> {
     const { clock } = this.opts;
     const low = opts.activeLow ? ['-l'] : [];
-    const edgeArgs = opts.edge === 'rising' ? ['-r'] : opts.edge === 'falling' ? ['-f'] : [];
+    // 1.x: -r/-f select one edge (both by default); 2.x: --edges=rising|falling|both.
+    const edgeArgs = this.major === 2 ? [`--edges=${opts.edge}`] : opts.edge === 'rising' ? ['-r'] : opts.edge === 'falling' ? ['-f'] : [];
     // v2 prints a line's name instead of its offset by default: ask for the offset explicitly.
     const args = this.major === 2 ? [...low, ...edgeArgs, `--format=${GPIOMON_V2_FORMAT}`, '-c', this.chip, String(bcm)] : [...low, ...edgeArgs, '-b', this.chip, String(bcm)];
     const initial = await run(this.opts.gpioget ?? 'gpioget', this.major === 2 ? [...low, '--numeric', '-c', this.chip, String(bcm)] : [...low, this.chip, String(bcm)]);
