@@ -28,7 +28,10 @@ export class SipStreamFramer {
   /** Keep-alive CRLFs skipped so far (a "\r\n\r\n" ping counts 2); a UA answers pings with one CRLF. */
   keepAliveLines = 0;
   private readonly max: number;
+  /** Unframed bytes: the caller's chunk itself, or a view into `store`. */
   private pending: Buffer = EMPTY;
+  /** Memory that grows by doubling, so a peer sending a byte at a time costs linear, not quadratic, copying. */
+  private store: Buffer = EMPTY;
   /** Where the search for the empty line resumes, so each byte is scanned once. */
   private scanFrom = 0;
   /** Total length of the message being collected, in awaiting-body. */
@@ -42,7 +45,7 @@ export class SipStreamFramer {
   /** Feed received bytes; returns the messages completed by them (each exactly one message). */
   push(chunk: Buffer): Buffer[] {
     if (this.state === 'failed') throw this.failure!;
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.append(chunk);
     const out: Buffer[] = [];
     for (;;) {
       if (this.state === 'awaiting-headers') {
@@ -58,10 +61,33 @@ export class SipStreamFramer {
     return out;
   }
 
+  private append(chunk: Buffer): void {
+    const p = this.pending;
+    if (p.length === 0) {
+      this.pending = chunk;
+      return;
+    }
+    const offset = p.byteOffset - this.store.byteOffset;
+    const inStore = p.buffer === this.store.buffer && offset >= 0 && offset + p.length <= this.store.length;
+    if (inStore && offset + p.length + chunk.length <= this.store.length) {
+      chunk.copy(this.store, offset + p.length);
+      this.pending = this.store.subarray(offset, offset + p.length + chunk.length);
+      return;
+    }
+    const needed = p.length + chunk.length;
+    // Buffer.alloc is never pooled, so no other buffer shares this memory.
+    const grown = Buffer.alloc(Math.max(needed * 2, 4096));
+    p.copy(grown, 0);
+    chunk.copy(grown, p.length);
+    this.store = grown;
+    this.pending = grown.subarray(0, needed);
+  }
+
   private fail(fault: string): never {
     this.state = 'failed';
     this.failure = new SipFramingError(fault);
     this.pending = EMPTY;
+    this.store = EMPTY;
     throw this.failure;
   }
 

@@ -79,3 +79,13 @@ describe('SipStreamFramer', () => {
     );
   });
 });
+
+describe('SipStreamFramer fed a byte at a time', () => {
+  it('frames the same messages from one-byte chunks', () => {
+    const stream = msg('first body') + '\r\n' + msg('') + msg('x'.repeat(2000));
+    const f = new SipStreamFramer();
+    const out: string[] = [];
+    for (let i = 0; i < stream.length; i++) for (const m of f.push(Buffer.from(stream.slice(i, i + 1), 'latin1'))) out.push(m.toString('latin1'));
+    expect(out).toEqual([msg('first body'), msg(''), msg('x'.repeat(2000))]);
+  });
+});
