@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -126,6 +126,34 @@ describe('character-device driver plumbing (mocked GPIO: no chip here, gpiomon r
     // kernel timestamps are 250 ms apart, whenever the lines arrived
     expect(Math.abs(edges[1][1] - edges[0][1] - 250)).toBeLessThan(0.5);
     expect(await input.read()).toBe(0);
+    await drv.close();
+  });
+
+  it('libgpiod 2.x: asks gpiomon for offsets with --format, and drives outputs through gpioset --interactive', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ata-gpiod2-'));
+    const argsFile = join(dir, 'args');
+    const setFile = join(dir, 'set');
+    const ns = process.hrtime.bigint() - 100_000_000n;
+    const stamp = `${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`;
+    const mon = join(dir, 'gpiomon');
+    writeFileSync(mon, `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "gpiomon (libgpiod) v2.1.3"; exit 0; fi\necho "$@" > ${argsFile}\necho "5 2 ${stamp}"\nsleep 5\n`);
+    const get = join(dir, 'gpioget');
+    writeFileSync(get, '#!/bin/sh\necho 1\n');
+    const set = join(dir, 'gpioset');
+    writeFileSync(set, `#!/bin/sh\necho "start $@" >> ${setFile}\nwhile read line; do echo "$line" >> ${setFile}; done\n`);
+    for (const f of [mon, get, set]) chmodSync(f, 0o755);
+    const drv = await ChardevGpioDriver.open({ clock: systemClock, log: silentLog, gpiomon: mon, gpioget: get, gpioset: set });
+    expect(drv.major).toBe(2);
+    const input = await drv.input(5, { edge: 'both', configKey: 'board.hook_pin' });
+    expect(await input.read()).toBe(1);
+    const value = await new Promise<number>((resolve) => input.onEdge((v) => resolve(v)));
+    expect(value).toBe(0);
+    expect(readFileSync(argsFile, 'utf8')).toContain('--format=%o %e %S');
+    const out = await drv.output(22, { initial: 1, configKey: 'board.ring_pins' });
+    out.write(0);
+    out.write(1);
+    for (let i = 0; i < 200_000 && !(existsSync(setFile) && readFileSync(setFile, 'utf8').split('\n').length >= 4); i++) await new Promise((r) => setImmediate(r));
+    expect(readFileSync(setFile, 'utf8').split('\n').slice(0, 3)).toEqual(['start -i -c gpiochip0 22=1', 'set 22=0', 'set 22=1']);
     await drv.close();
   });
 });
