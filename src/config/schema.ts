@@ -154,7 +154,8 @@ export const mediaSchema = z.strictObject({
   jitter_ms: jitterSchema.prefault({}),
 });
 
-const pin = z.int().min(0).max(1023);
+/** BCM GPIO numbers of the Raspberry Pi header (the drivers add the gpiochip base where sysfs needs it). */
+const pin = z.int().min(0).max(53);
 const audioDevice = z.string().min(1).max(200).regex(NO_CONTROL, { message: 'control characters not allowed' });
 
 export const simBoardSchema = z.strictObject({
@@ -165,24 +166,39 @@ export const simBoardSchema = z.strictObject({
   audio_out: filePath.optional(),
   /** Directory that relative audio paths resolve against; relative to the working directory. */
   run_dir: filePath.optional(),
+  /** How many simulated phones (lines 0..N-1); audio_out gets "-N" before the extension for line N > 0. */
+  lines: z.int().min(1).max(8).default(1),
 });
+
+/** Sound-card keys shared by the real boards (board/audio.ts reads them). */
+const soundCard = {
+  audio_in_device: audioDevice.default('default'),
+  audio_out_device: audioDevice.default('default'),
+  /** "alsa-cli": arecord/aplay with 10 ms periods (default, about 50 ms added); "speaker-mic": the npm packages (about 625 ms). */
+  audio_driver: z.enum(['alsa-cli', 'speaker-mic']).default('alsa-cli'),
+  /** The card's native rate; audio is resampled to and from 8 kHz with a proper low-pass. USB cards: 48000. */
+  audio_rate: z.int().min(8000).max(192000).default(8000),
+  /** Ring frequency in Hz (20 in North America, 25 in much of Europe). */
+  ring_hz: z.int().min(15).max(50).default(20),
+};
 
 export const ag1171BoardSchema = z.strictObject({
   type: z.literal('ag1171'),
   gpio_chip: z.string().min(1).max(100).default('gpiochip0'),
-  hook_pin: pin,
-  /** [RM, F/R]: ring-mode and forward/reverse inputs of the AG1171. */
-  ring_pins: z.tuple([pin, pin]),
-  audio_in_device: audioDevice.default('default'),
-  audio_out_device: audioDevice.default('default'),
+  /** "auto" picks the GPIO character device (libgpiod tools) or sysfs (onoff), whichever works. */
+  gpio_driver: z.enum(['auto', 'sysfs', 'chardev']).default('auto'),
+  /** SHK output of the AG1171 (off hook = high). Default in board/ag1171.ts and docs/wiring.md. */
+  hook_pin: pin.optional(),
+  /** [RM, F/R]: ring-mode and forward/reverse inputs of the AG1171. Default in board/ag1171.ts. */
+  ring_pins: z.tuple([pin, pin]).optional(),
+  ...soundCard,
 });
 
 export const serialSlicBoardSchema = z.strictObject({
   type: z.literal('serial-slic'),
   port: z.string().min(1).max(4096).regex(NO_CONTROL, { message: 'control characters not allowed' }),
   baud: z.int().min(1200).max(4_000_000).default(115200),
-  audio_in_device: audioDevice.default('default'),
-  audio_out_device: audioDevice.default('default'),
+  ...soundCard,
 });
 
 export const BOARD_TYPES = ['sim', 'ag1171', 'serial-slic'] as const;

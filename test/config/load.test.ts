@@ -159,7 +159,7 @@ describe('paths relative to the config file', () => {
   test('sim audio files resolve against the config directory, or run_dir when set', () => {
     file('mic.wav', 'RIFF');
     const a = loadConfig(file('sim.toml', '[board]\ntype = "sim"\naudio_in = "mic.wav"\naudio_out = "ear.wav"'));
-    expect(a.ok && a.config.board).toEqual({ type: 'sim', audio_in: join(dir, 'mic.wav'), audio_out: join(dir, 'ear.wav') });
+    expect(a.ok && a.config.board).toEqual({ type: 'sim', lines: 1, audio_in: join(dir, 'mic.wav'), audio_out: join(dir, 'ear.wav') });
     const b = loadConfig(file('sim2.toml', `[board]\ntype = "sim"\nrun_dir = "${dir}/run"\naudio_out = "ear.wav"`));
     expect(b.ok && b.config.board).toMatchObject({ audio_out: join(dir, 'run/ear.wav') });
   });

@@ -19,7 +19,7 @@ describe('config defaults', () => {
     const r = loadConfigText('', '/tmp');
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.config.board).toEqual({ type: 'sim' });
+    expect(r.config.board).toEqual({ type: 'sim', lines: 1 });
     expect(r.config.line).toHaveLength(1);
     expect(r.config.line[0]).toMatchObject({ id: 0, caller_id: 'bell202', tone_plan: { base: 'us', overrides: {} } });
     expect(r.config.account).toEqual([]);
@@ -82,7 +82,7 @@ describe('each problem class names its key path', () => {
     ['codec unknown', '[media]\ncodecs = ["G729"]', /^media\.codecs\[0\]$/],
     ['codecs empty', '[media]\ncodecs = []', /^media\.codecs$/],
     ['board type unknown', '[board]\ntype = "fxs9000"', /^board\.type$/],
-    ['ag1171 without pins', '[board]\ntype = "ag1171"', /^board\.hook_pin$/],
+    ['ag1171 pin beyond the header', '[board]\ntype = "ag1171"\nhook_pin = 60', /^board\.hook_pin$/],
     ['sim key on ag1171 board', '[board]\ntype = "ag1171"\nhook_pin = 1\nring_pins = [2, 3]\naudio_in = "x.wav"', /^board\.audio_in$/],
     ['serial-slic without port', '[board]\ntype = "serial-slic"', /^board\.port$/],
     ['log level', '[log]\nlevel = "loud"', /^log\.level$/],
