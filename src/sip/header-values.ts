@@ -281,7 +281,7 @@ export function formatVia(v: Via): string {
   return v.protocol + '/' + v.transport + ' ' + v.host + (v.port !== undefined ? ':' + v.port : '') + formatParams(v.params);
 }
 
-/** Parse a decimal of at most maxDigits digits (leading zeros allowed) no greater than max; -1 if invalid. */
+/** Parse s[start,end) as a decimal (leading zeros allowed) no greater than max; -1 if empty, not digits or too big. */
 export function parseBoundedDecimal(s: string, start: number, end: number, max: number): number {
   if (end <= start) return -1;
   let n = 0;
