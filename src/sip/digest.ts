@@ -128,6 +128,10 @@ export class DigestAuthenticator {
   private answeredNonce: string | undefined;
   private freshInRow = 0;
   private staleInRow = 0;
+  /** True between onChallenge and the authorize that answers it. */
+  private challengePending = false;
+  /** The last credentials were sent pre-emptively (a refresh reusing the nonce), not in answer to a challenge. */
+  private lastPreemptive = false;
 
   constructor(
     private readonly credentials: SipCredentials,
@@ -157,7 +161,9 @@ export class DigestAuthenticator {
     }
     const chosen = candidates[0];
     if (!chosen) throw new DigestAuthError('no-usable-challenge', `${res.status} carried no Digest challenge we support`);
-    if (hadCredentials && this.answeredNonce !== undefined) {
+    // A 401 to pre-emptive credentials says only that the old nonce is no longer good, whatever stale says.
+    if (hadCredentials && this.lastPreemptive) this.onNonChallengeFinal();
+    else if (hadCredentials && this.answeredNonce !== undefined) {
       if (chosen.stale) {
         if (++this.staleInRow > MAX_STALE_IN_ROW) throw new DigestAuthError('challenge-loop', 'stale nonce again and again');
       } else if (chosen.nonce === this.answeredNonce) {
@@ -168,6 +174,7 @@ export class DigestAuthenticator {
       }
     }
     this.challenge = chosen;
+    this.challengePending = true;
     return chosen;
   }
 
@@ -220,6 +227,8 @@ export class DigestAuthenticator {
     if (qop) parts.push(`qop=${qop}`, `nc=${nc}`, `cnonce=${quote(cnonce!)}`);
     if (c.userhash) parts.push('userhash=true');
     this.answeredNonce = c.nonce;
+    this.lastPreemptive = !this.challengePending;
+    this.challengePending = false;
     return { name: c.kind === 'proxy' ? 'Proxy-Authorization' : 'Authorization', value: 'Digest ' + parts.join(', ') };
   }
 

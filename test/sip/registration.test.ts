@@ -194,6 +194,20 @@ describe('Registration', () => {
     expect(reg.state).toBe('registered');
   });
 
+  it('a 401 to pre-emptive refresh credentials is a new challenge even for the same nonce; a second one fails', () => {
+    const { clock, registrar, reg } = setup();
+    reg.start();
+    registrar.challenge('n1');
+    registrar.ok(100);
+    clock.step();
+    registrar.challenge('n1');
+    expect(registrar.sent).toHaveLength(4);
+    expect(reg.state).toBe('refreshing');
+    registrar.challenge('n1');
+    expect(reg.state).toBe('failed');
+    expect(reg.status().registered).toBe(false);
+  });
+
   it('a transport error during refresh keeps the binding and retries', () => {
     const { clock, registrar, reg } = setup();
     reg.start();
