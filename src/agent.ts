@@ -37,7 +37,7 @@ export interface AgentDeps extends AgentOptions {
 
 const DIGITS = /^[0-9*#A-Da-d]{1,32}$/;
 
-export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<RunningAgent> {
+export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<RunningAgent & { board: Board }> {
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
   const log = deps.log.child({ component: 'agent' });
@@ -160,6 +160,7 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
   let stopped: Promise<void> | undefined;
   return {
     control,
+    board,
     stop(reason: string): Promise<void> {
       stopped ??= (async () => {
         log.info({ reason }, 'agent stopping');

@@ -103,6 +103,8 @@ export class SipStack {
     this.transactions.onPublicAddress((addr, previous) => {
       sipLog.info({ public: `${addr.host}:${addr.port}`, previous: previous ? `${previous.host}:${previous.port}` : null }, 'public address learned');
       this.publicAddress = { host: addr.host, port: addr.port };
+      // Each registration re-registers from the new address (and removes the old Contact) at once.
+      for (const a of this.accounts) a.registration.refreshNow();
     });
     for (const account of o.config.account) this.accounts.push(this.makeAccount(account, sipLog));
   }

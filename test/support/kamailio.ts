@@ -31,6 +31,8 @@ export interface KamailioOptions {
   /** Port to listen on; default a free one. Reusing it is how a test restarts "the same" registrar. */
   port?: number;
   minExpires?: number;
+  /** The registrar grants at most this (registrar max_expires); lets a test see several refreshes quickly. */
+  maxExpires?: number;
 }
 
 function modulesDir(): string {
@@ -80,6 +82,7 @@ loadmodule "ctl.so"
 loadmodule "xlog.so"
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", ${o.minExpires})
+modparam("registrar", "max_expires", ${o.maxExpires})
 modparam("htable", "htable", "passwd=>size=4;")
 modparam("htable", "htable", "stats=>size=4;initval=0;")
 modparam("ctl", "binrpc", "unixs:${ctlSocket}")
@@ -121,7 +124,7 @@ export class Kamailio {
     this.dir = mkdtempSync(join(tmpdir(), 'ata-kamailio-'));
     this.ctlSocket = join(this.dir, 'ctl.sock');
     this.realm = o.realm ?? '127.0.0.1';
-    const cfg = config({ users: o.users, realm: this.realm, algorithm: o.algorithm ?? 'MD5', minExpires: o.minExpires ?? 5 }, this.ctlSocket);
+    const cfg = config({ users: o.users, realm: this.realm, algorithm: o.algorithm ?? 'MD5', minExpires: o.minExpires ?? 5, maxExpires: o.maxExpires ?? 3600 }, this.ctlSocket);
     writeFileSync(join(this.dir, 'kamailio.cfg'), cfg);
   }
 

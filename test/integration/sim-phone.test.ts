@@ -1,0 +1,145 @@
+/**
+ * The analog line end to end on the sim board, with no SIP server (issue 4's "Done when"): the agent in process on
+ * a fake clock, driven through its real HTTP API. Off hook gives dial tone in audio_out; DTMF tones played into
+ * the mouthpiece and rotary pulses on the hook switch are recognised by the real detectors and show in the status;
+ * a test ring rings with the US cadence, and the caller ID between the first and second ring decodes with
+ * minimodem (a decoder nobody here wrote) to the number and name sent.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock, seededRandom } from '../../hal/clock.js';
+import { startApiServer, type ApiServer } from '../../src/api/server.js';
+import { startAgent } from '../../src/agent.js';
+import { loadConfigText } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
+import { SipTrace } from '../../src/sip-trace.js';
+import { freeUdpPort } from '../support/kamailio.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ata-sim-'));
+const earPath = join(dir, 'ear.wav');
+const clock = new FakeClock(Date.UTC(2026, 10, 24, 14, 30, 0));
+let agent: Awaited<ReturnType<typeof startAgent>>;
+let api: ApiServer;
+
+/** Samples the earpiece recording holds so far (the WAV's data after its 44-byte header). */
+function earSamples(): Int16Array {
+  const b = readFileSync(earPath);
+  const data = b.subarray(44);
+  return new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + (data.length & ~1)));
+}
+
+/** Power of one frequency in a block of samples (Goertzel), in dB relative to a full-scale sine. */
+function levelDb(x: Int16Array, f: number): number {
+  const k = 2 * Math.cos((2 * Math.PI * f) / 8000);
+  let s1 = 0;
+  let s2 = 0;
+  for (const v of x) {
+    const s = v / 32768 + k * s1 - s2;
+    s2 = s1;
+    s1 = s;
+  }
+  const p = s1 * s1 + s2 * s2 - k * s1 * s2;
+  return 10 * Math.log10((4 * p) / (x.length * x.length) + 1e-20);
+}
+
+async function post(path: string, body: object): Promise<number> {
+  const r = await fetch(api.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  await r.text();
+  return r.status;
+}
+async function status(): Promise<{ lines: Array<{ state: string; hook: string; digits: string }> }> {
+  return (await fetch(api.url + '/api/status')).json() as never;
+}
+
+beforeAll(async () => {
+  const sipPort = await freeUdpPort();
+  const r = loadConfigText(
+    `[sip]\nlisten = "127.0.0.1:${sipPort}"\nkeepalive = "off"\n` +
+      `[[line]]\nid = 0\ndial_plan = "xxxxxxxxxx"\ntone_plan = "us"\ncaller_id = "bell202"\n` +
+      `[board]\ntype = "sim"\naudio_out = "${earPath}"\n`,
+    dir,
+  );
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  const log = createLogger({ level: 'silent' });
+  agent = await startAgent(r.config, { log, trace: new SipTrace({ keep: 10 }), clock, random: seededRandom(7) });
+  api = await startApiServer(agent.control, { listen: { host: '127.0.0.1', port: 0 }, log });
+});
+
+afterAll(async () => {
+  await api?.close();
+  await agent?.stop('test over');
+});
+
+describe('sim board, no SIP server', () => {
+  it('off hook gives US dial tone (350+440 Hz) in audio_out', async () => {
+    expect(await post('/api/lines/0/hook', { state: 'off' })).toBe(200);
+    clock.advance(1000);
+    expect((await status()).lines[0]).toMatchObject({ hook: 'off', state: 'dialtone' });
+    const last = earSamples().slice(-4000); // the last half second
+    expect(levelDb(last, 350)).toBeGreaterThan(-30);
+    expect(levelDb(last, 440)).toBeGreaterThan(-30);
+    expect(levelDb(last, 620)).toBeLessThan(-50);
+  });
+
+  it('recognises DTMF played into the mouthpiece: the digits show in the status', async () => {
+    expect(await post('/api/lines/0/dial', { digits: '123', method: 'dtmf' })).toBe(200);
+    clock.advance(1500);
+    expect((await status()).lines[0]).toMatchObject({ state: 'dialing', digits: '123' });
+  });
+
+  it('recognises rotary pulses on the hook switch after them', async () => {
+    expect(await post('/api/lines/0/dial', { digits: '40', method: 'pulse' })).toBe(200);
+    clock.advance(4000);
+    expect((await status()).lines[0]).toMatchObject({ state: 'dialing', digits: '12340' });
+  });
+
+  it('goes idle on hook once the flash window has passed', async () => {
+    expect(await post('/api/lines/0/hook', { state: 'on' })).toBe(200);
+    clock.advance(2000);
+    expect((await status()).lines[0]).toMatchObject({ hook: 'on', state: 'idle', digits: '' });
+  });
+
+  it('rings with the US cadence (2 s on, 4 s off) and sends Bell 202 caller ID between the rings', async () => {
+    const phone = agent.board.sim!.phone(0);
+    const startSample = earSamples().length;
+    expect(await post('/api/lines/0/ring', { number: '5551234', name: 'Ada Lovelace' })).toBe(200);
+    const ringing: boolean[] = [];
+    for (let t = 0; t < 12_000; t += 500) {
+      ringing.push(phone.ringing);
+      clock.advance(500);
+    }
+    // Sampled every 0.5 s from the start: on for 2 s, off for 4 s, on again.
+    expect(ringing.slice(0, 12).map(Number).join('')).toBe('111100000000');
+    expect(ringing.slice(12, 16).map(Number).join('')).toBe('1111');
+    expect((await status()).lines[0].state).toBe('ringing');
+
+    const heard = earSamples().slice(startSample);
+    const wav = join(dir, 'cid.wav');
+    const raw = join(dir, 'cid.raw');
+    writeFileSync(raw, Buffer.from(heard.buffer, heard.byteOffset, heard.byteLength));
+    execFileSync('sox', ['-t', 'raw', '-r', '8000', '-e', 'signed', '-b', '16', '-c', '1', raw, wav]);
+    const decoded = execFileSync('minimodem', ['--rx', '-q', '-f', wav, 'callerid'], { encoding: 'utf8' });
+    expect(decoded).toContain('5551234');
+    expect(decoded).toContain('Ada Lovelace');
+    // The caller ID starts 500 ms after the first ring ends, so it lies between 2.5 s and 6 s into the call.
+    const firstLoud = heard.findIndex((v) => Math.abs(v) > 1000);
+    expect(firstLoud / 8000).toBeGreaterThanOrEqual(2.49);
+    expect(firstLoud / 8000).toBeLessThan(6);
+  });
+
+  it('answers the test ring off hook and stops ringing', async () => {
+    expect(await post('/api/lines/0/hook', { state: 'off' })).toBe(200);
+    clock.advance(200);
+    expect((await status()).lines[0].state).toBe('connected');
+    expect(agent.board.sim!.phone(0).ringing).toBe(false);
+    expect(await post('/api/lines/0/hook', { state: 'on' })).toBe(200);
+    clock.advance(2000);
+    expect((await status()).lines[0].state).toBe('idle');
+    const calls = agent.control.calls();
+    expect(calls[0]).toMatchObject({ direction: 'in', remote: 'tel:5551234', cause: 'normal' });
+    expect(calls[0].answered).not.toBeNull();
+  });
+});
