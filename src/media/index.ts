@@ -17,4 +17,6 @@ export * from './signal-level.js';
 export * from './tone-plan.js';
 export * from './tone-generator.js';
 export * from './ring-cadence.js';
+export * from './fsk-modulator.js';
+export * from './caller-id.js';
 export { FrameClock } from '../../hal/frame-clock.js';
