@@ -65,7 +65,8 @@ function lineLine(l: LineStatus): string {
   const call = l.call
     ? `  ${l.call.direction === 'in' ? 'from' : 'to'} ${l.call.remote}, ${l.call.codec}, ${formatDuration(l.call.duration_s)}`
     : '';
-  const digits = l.digits ? `  digits ${l.digits}` : '';
+  // The digits matter while they are being dialled; once a call is up its target says where it went.
+  const digits = l.digits && l.state === 'dialing' ? `  digits ${l.digits}` : '';
   return `  line ${l.id}  ${l.hook === 'off' ? 'off hook' : 'on hook '}  ${l.state}${digits}${call}`;
 }
 

@@ -7,15 +7,16 @@ const WANTED: Record<string, string> = {
 /**
  * The error response to a request the parser refused (RFC 3261 8.2 / 21.4.1), built from the raw text because
  * there is no parsed message. Only when the request is "parseable enough": a request line that is not a response
- * or an ACK (ACKs are never answered), and the Via, From, To, Call-ID and CSeq lines a client needs to match the
- * answer; otherwise undefined and the caller drops the message. Header lines are copied as they came.
+ * or an ACK (ACKs are never answered), and a Via to route the answer by; From, To, Call-ID and CSeq are copied
+ * when present. Otherwise undefined and the caller drops the message. Header lines are copied as they came.
  */
 export function malformedRequestReply(text: string, status: number, fault: string): string | undefined {
   const headEnd = text.search(/\r?\n\r?\n/);
   const head = headEnd >= 0 ? text.slice(0, headEnd) : text;
   const lines = head.replace(/^(\r?\n)+/, '').split(/\r?\n/);
   const start = lines[0] ?? '';
-  const m = /^([A-Za-z!%*_+`'~.-]+) \S+ SIP\/2\.0$/.exec(start);
+  // Any token method, any Request-URI (lwsruri.dat has spaces in it), any version (badvers.dat gets its 505).
+  const m = /^([A-Za-z0-9!%*_+`'~.-]+) .+ SIP\/\d+\.\d+$/.exec(start);
   if (!m || m[1] === 'ACK') return undefined;
   const found = new Map<string, string[]>();
   for (let k = 1; k < lines.length; k++) {
@@ -31,7 +32,9 @@ export function malformedRequestReply(text: string, status: number, fault: strin
     list.push(value);
     found.set(name, list);
   }
-  for (const n of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) if (!found.has(n)) return undefined;
+  // The Via routes the answer; the rest are copied when present so the client can match it (insuf.dat, which
+  // lacks From, is owed its 400 all the same).
+  if (!found.has('Via')) return undefined;
   const why = printable(`${defaultReason(status) || 'Bad Request'} (${fault})`);
   let out = `SIP/2.0 ${status} ${why}\r\n`;
   for (const n of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) for (const v of found.get(n) ?? []) out += `${n}: ${v}\r\n`;

@@ -54,15 +54,17 @@ function clientKey(branch: string, method: string): string {
 
 /**
  * Key for a server transaction (RFC 3261 17.2.3). With an RFC 3261 branch: branch, sent-by and method (ACK counts
- * as INVITE). Without one (RFC 2543 peers): Request-URI, From tag, Call-ID, CSeq, top Via and method; the To tag
+ * as INVITE), plus Call-ID and CSeq number: a retransmission, the ACK of a non-2xx and a CANCEL all repeat those,
+ * so matching is unchanged for them, but a client that reuses a branch for a different request (RFC 4475's
+ * unkscm/novelsc, cparam01/cparam02 do) gets that request answered instead of the old response replayed. Without one (RFC 2543 peers): Request-URI, From tag, Call-ID, CSeq, top Via and method; the To tag
  * is left out for INVITE/ACK because the INVITE usually has none and the ACK carries ours.
  */
 export function serverKey(req: SipRequest, method: string = req.method === 'ACK' ? 'INVITE' : req.method): string {
   const via = req.parsed.via[0];
   const branch = via?.params.get('branch');
   const sentBy = via ? `${via.host}:${via.port ?? ''}` : '';
-  if (branch && branch.startsWith('z9hG4bK')) return `${branch}|${sentBy}|${method}`;
   const p = req.parsed;
+  if (branch && branch.startsWith('z9hG4bK')) return `${branch}|${sentBy}|${method}|${p.callId}|${p.cseq.seq}`;
   const toTag = method === 'INVITE' ? '' : (p.to.params.get('tag') ?? '');
   return `2543|${formatUri(req.uri)}|${p.from.params.get('tag') ?? ''}|${toTag}|${p.callId}|${p.cseq.seq}|${via ? formatVia(viaWithoutStamps(via)) : ''}|${method}`;
 }

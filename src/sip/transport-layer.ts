@@ -173,7 +173,10 @@ export class SipTransportLayer {
   async sendResponse(res: SipResponse, requestSource?: Peer): Promise<void> {
     const via = res.parsed.via[0];
     if (!via) throw new TargetError('', 'response without Via');
-    const protocol = via.transport.toLowerCase() as TransportProtocol;
+    // The response goes back over the transport the request really came on (18.2.2). A Via naming another
+    // transport than the one the request arrived by is the client's mistake (RFC 4475 sends TCP Vias over
+    // UDP); answering where the request came from is what reaches it, as Kamailio does.
+    const protocol = requestSource?.transport ?? (via.transport.toLowerCase() as TransportProtocol);
     const t = this.byProtocol.get(protocol);
     if (!t) throw new TargetError(via.host, `response over ${via.transport}, which is not enabled`);
     if (requestSource && t.reliable && requestSource.transport === protocol && t.hasConnection(requestSource)) {

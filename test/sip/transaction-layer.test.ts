@@ -185,7 +185,7 @@ describe('server matching keys', () => {
   it('RFC 3261: ACK maps to INVITE; RFC 2543 fallback without the magic cookie', () => {
     const inv = request('INVITE', 5060);
     inv.parsed.via[0].params.set('branch', 'z9hG4bKxyz');
-    const ack = request('ACK', 5060);
+    const ack = request('ACK', 5060, 'udp', 1, 'call-INVITE-5060@test');
     ack.parsed.via[0].params.set('branch', 'z9hG4bKxyz');
     expect(serverKey(ack)).toBe(serverKey(inv));
     const old = request('INVITE', 5060);
@@ -196,5 +196,16 @@ describe('server matching keys', () => {
     expect(serverKey(oldAck)).toBe(serverKey(old));
     const bye = request('BYE', 5060, 'udp', 1, 'call-INVITE-5060@test');
     expect(serverKey(bye)).not.toBe(serverKey(old));
+  });
+
+  it('a reused branch on a request with another Call-ID is a new transaction, not a retransmission (RFC 4475 novelsc)', () => {
+    const first = request('OPTIONS', 5060, 'udp', 1, 'unkscm@test');
+    first.parsed.via[0].params.set('branch', 'z9hG4bKsame');
+    const again = request('OPTIONS', 5060, 'udp', 1, 'unkscm@test');
+    again.parsed.via[0].params.set('branch', 'z9hG4bKsame');
+    const other = request('OPTIONS', 5060, 'udp', 1, 'novelsc@test');
+    other.parsed.via[0].params.set('branch', 'z9hG4bKsame');
+    expect(serverKey(again)).toBe(serverKey(first));
+    expect(serverKey(other)).not.toBe(serverKey(first));
   });
 });
