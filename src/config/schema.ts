@@ -1,5 +1,5 @@
 /**
- * The config file's schema (zod 4), the user contract of /work/shared/INTERFACES.md. Values are checked here one
+ * The config file's schema (zod 4), the user contract of INTERFACES.md (the team's shared interface card). Values are checked here one
  * by one; checks that relate keys to each other (an account's line must exist, password XOR password_file) live
  * in cross-checks.ts because zod skips an object's refinements once a child has failed, and we report every
  * problem at once.

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../support/kamailio.js';
 import { AgentProcess, REPO } from '../support/agent-process.js';
 
-const DIR = join(REPO, '../shared/sip-torture/rfc4475');
+const DIR = join(REPO, 'test/fixtures/rfc4475');
 interface Row {
   section: string;
   file: string;

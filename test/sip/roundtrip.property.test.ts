@@ -111,7 +111,7 @@ describe('SIP round trip on generated messages', () => {
   });
 });
 
-const TORTURE = '/work/shared/sip-torture/rfc4475/';
+const TORTURE = new URL('../fixtures/rfc4475/', import.meta.url).pathname;
 const seeds = readdirSync(TORTURE).filter((f) => f.endsWith('.dat')).map((f) => readFileSync(TORTURE + f));
 
 /** Parse, and if it parses, check the round trip too; anything thrown but SipParseError fails the property. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/sip/parser.js';
 import { SipParseError, getHeader, getHeaders, type SipMessage, type SipRequest, type SipUri } from '../../src/sip/message.js';
 
-const DIR = '/work/shared/sip-torture/rfc4475/';
+const DIR = new URL('../fixtures/rfc4475/', import.meta.url).pathname;
 const manifestText = readFileSync(DIR + 'MANIFEST.tsv', 'latin1');
 interface Row { section: string; file: string; kind: 'request' | 'response'; verdict: 'parse' | 'reject' | 'either'; uaReply: string }
 const rows: Row[] = manifestText

@@ -6,7 +6,7 @@ import { parseMessage } from '../../src/sip/parser.js';
 import { SipParseError } from '../../src/sip/message.js';
 import { UaCore, type UaVerdict } from '../../src/sip/ua-core.js';
 
-const DIR = '/work/shared/sip-torture/rfc4475/';
+const DIR = new URL('../fixtures/rfc4475/', import.meta.url).pathname;
 const rows = readFileSync(DIR + 'MANIFEST.tsv', 'latin1')
   .split('\n')
   .filter((l) => l.trim() !== '' && !l.startsWith('#'))
