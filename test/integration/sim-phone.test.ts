@@ -4,8 +4,12 @@
  * the mouthpiece and rotary pulses on the hook switch are recognised by the real detectors and show in the status;
  * a test ring rings with the US cadence, and the caller ID between the first and second ring decodes with
  * minimodem (a decoder nobody here wrote) to the number and name sent.
+ *
+ * Then the ETSI timing on lines configured for V.23 and DTMF caller ID: the line's polarity reverses, the caller ID
+ * (after the dual-tone alert for V.23) goes out, and only then does the first ring start; multimon-ng decodes the
+ * number and name from the audio_out recording cut off at the first ring.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,5 +146,163 @@ describe('sim board, no SIP server', () => {
     const calls = agent.control.calls();
     expect(calls[0]).toMatchObject({ direction: 'in', remote: 'tel:5551234', cause: 'normal' });
     expect(calls[0].answered).not.toBeNull();
+  });
+});
+
+/** A second agent on its own fake clock, for a line whose caller ID follows the ETSI timing. */
+async function startEtsiAgent(lineToml: string): Promise<{
+  agent: Awaited<ReturnType<typeof startAgent>>;
+  api: ApiServer;
+  clock: FakeClock;
+  ear: () => Int16Array;
+}> {
+  const etsiDir = mkdtempSync(join(tmpdir(), 'ata-sim-etsi-'));
+  const ear = join(etsiDir, 'ear.wav');
+  const etsiClock = new FakeClock(Date.UTC(2026, 10, 24, 14, 30, 0));
+  const r = loadConfigText(
+    `[sip]\nlisten = "127.0.0.1:${await freeUdpPort()}"\nkeepalive = "off"\n[[line]]\nid = 0\n${lineToml}\n` +
+      `[board]\ntype = "sim"\naudio_out = "${ear}"\n`,
+    etsiDir,
+  );
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  const log = createLogger({ level: 'silent' });
+  const a = await startAgent(r.config, { log, trace: new SipTrace({ keep: 10 }), clock: etsiClock, random: seededRandom(11) });
+  const server = await startApiServer(a.control, { listen: { host: '127.0.0.1', port: 0 }, log });
+  return {
+    agent: a,
+    api: server,
+    clock: etsiClock,
+    ear: () => {
+      const data = readFileSync(ear).subarray(44);
+      return new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + (data.length & ~1)));
+    },
+  };
+}
+
+interface LineTimeline {
+  /** Clock time (ms after the ring request) at which the polarity was first seen reversed, and the ring first on. */
+  reversedAt: number;
+  firstRingAt: number;
+  /** Whether the polarity stayed reversed from the reversal up to the first ring. */
+  reversedUntilRing: boolean;
+  /** What the earpiece recorded from the ring request up to the first ring. */
+  beforeRing: Int16Array;
+}
+
+/** Rings line 0 through the API and watches the simulated line every 10 ms until the first ring starts. */
+async function ringAndWatch(e: Awaited<ReturnType<typeof startEtsiAgent>>, body: object): Promise<LineTimeline> {
+  const phone = e.agent.board.sim!.phone(0);
+  e.clock.advance(200); // let the audio clock run, so the recording has a timeline before the ring
+  expect(phone.polarityReversed).toBe(false);
+  const startSample = e.ear().length;
+  const r = await fetch(e.api.url + '/api/lines/0/ring', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  expect(r.status, await r.text()).toBe(200);
+  let reversedAt = -1;
+  let firstRingAt = -1;
+  let reversedUntilRing = true;
+  for (let t = 0; t <= 6000; t += 10) {
+    if (phone.polarityReversed && reversedAt < 0) reversedAt = t;
+    if (reversedAt >= 0 && !phone.polarityReversed) reversedUntilRing = false;
+    if (phone.ringing) {
+      firstRingAt = t;
+      break;
+    }
+    e.clock.advance(10);
+  }
+  // The recording lags the clock by at most one 20 ms frame; cut it a frame short of the ring to be safe.
+  const heard = e.ear().slice(startSample);
+  const ringSample = Math.max(0, ((firstRingAt - 20) * 8000) / 1000);
+  return { reversedAt, firstRingAt, reversedUntilRing, beforeRing: heard.slice(0, ringSample) };
+}
+
+/** multimon-ng on 8 kHz samples (resampled to the 22 050 Hz it expects); fails loudly without the tool. */
+function multimon(pcm: Int16Array, demod: string): string {
+  const raw = join(dir, `mm-${demod}.raw`);
+  const up = join(dir, `mm-${demod}-22k.raw`);
+  writeFileSync(raw, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+  const s16 = ['-e', 'signed', '-b', '16', '-c', '1'];
+  execFileSync('sox', ['-t', 'raw', '-r', '8000', ...s16, raw, '-t', 'raw', '-r', '22050', ...s16, up]);
+  const r = spawnSync('multimon-ng', ['-q', '-c', '-a', demod, '-t', 'raw', up], { encoding: 'utf8' });
+  if (r.error) throw new Error(`multimon-ng could not be run (is the Debian package installed?): ${r.error.message}`);
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+
+describe('sim board, ETSI caller ID before the first ring', () => {
+  it('V.23: polarity reversal, dual-tone alert, then FSK that multimon-ng decodes, all before the first ring (German cadence)', async () => {
+    const e = await startEtsiAgent('tone_plan = "de"\ncaller_id = "v23"');
+    try {
+      const t = await ringAndWatch(e, { number: '0301234567', name: 'Erika Muster' });
+      expect((await (await fetch(e.api.url + '/api/status')).json()).lines[0].state).toBe('ringing');
+      // The reversal comes first, and the line stays reversed until it rings.
+      expect(t.reversedAt).toBe(0);
+      expect(t.firstRingAt).toBeGreaterThan(0);
+      expect(t.reversedUntilRing).toBe(true);
+
+      const out = multimon(t.beforeRing, 'CLIPFSK');
+      expect(out).toContain('CID=0301234567');
+      expect(out).toContain('CNT=Erika Muster');
+      expect(out).toContain('DATE=1124'); // the adapter's local date, month and day
+
+      // Nothing is sent for the first 100 ms after the reversal (EN 300 659-1), then the 2130+2750 Hz alert comes
+      // before any FSK (whose mark is 1300 Hz).
+      const firstLoud = t.beforeRing.findIndex((v) => Math.abs(v) > 500);
+      expect(firstLoud).toBeGreaterThanOrEqual(800 - 160);
+      const alert = t.beforeRing.slice(firstLoud + 80, firstLoud + 720);
+      expect(levelDb(alert, 2130)).toBeGreaterThan(-30);
+      expect(levelDb(alert, 2750)).toBeGreaterThan(-30);
+      expect(levelDb(alert, 1300)).toBeLessThan(levelDb(alert, 2130) - 20);
+
+      // Then the German cadence: 1 s on, 4 s off.
+      const phone = e.agent.board.sim!.phone(0);
+      const ringing: number[] = [];
+      for (let ms = 0; ms < 6000; ms += 250) {
+        ringing.push(Number(phone.ringing));
+        e.clock.advance(250);
+      }
+      expect(ringing.join('')).toBe('111100000000000000001111');
+      expect(phone.polarityReversed).toBe(true);
+
+      // Answering ends the ring and restores normal polarity.
+      phone.setHook(true);
+      e.clock.advance(200);
+      expect(phone.ringing).toBe(false);
+      expect(phone.polarityReversed).toBe(false);
+      expect(e.agent.control.status().lines[0].state).toBe('connected');
+    } finally {
+      await e.api.close();
+      await e.agent.stop('test over');
+    }
+  });
+
+  it('DTMF caller ID: polarity reversal, then A<number>C that multimon-ng decodes, before the first ring', async () => {
+    const e = await startEtsiAgent('tone_plan = "nl"\ncaller_id = "dtmf"');
+    try {
+      const t = await ringAndWatch(e, { number: '0201234567' });
+      expect(t.reversedAt).toBe(0);
+      expect(t.firstRingAt).toBeGreaterThan(0);
+      expect(t.reversedUntilRing).toBe(true);
+      const digits = [...multimon(t.beforeRing, 'DTMF').matchAll(/^DTMF: (.)$/gm)].map((m) => m[1]).join('');
+      expect(digits).toBe('A0201234567C');
+    } finally {
+      await e.api.close();
+      await e.agent.stop('test over');
+    }
+  });
+
+  it('a withheld caller on a V.23 line: multimon-ng decodes the "private" reason (P) in place of number and name', async () => {
+    const e = await startEtsiAgent('tone_plan = "fr"\ncaller_id = "v23"');
+    try {
+      const t = await ringAndWatch(e, { withheld: 'private' });
+      expect(t.reversedAt).toBe(0);
+      const out = multimon(t.beforeRing, 'CLIPFSK');
+      expect(out).toContain('DATE=1124');
+      expect(out).not.toContain('CID=');
+      expect(out).toMatch(/RACLI=P/); // reason for the absent number: private
+      expect(out).toMatch(/RACNT=P/); // and for the absent name
+    } finally {
+      await e.api.close();
+      await e.agent.stop('test over');
+    }
   });
 });
