@@ -2,7 +2,8 @@
  * Builds one line of the agent from its `[[line]]` config and the board's hardware: the hook detector on the
  * line's raw edges, the tone plan, the ring cadence, the caller-ID signal, and the FXS port that joins them to the
  * line controller. Choices where the config is silent, as a commercial adapter makes them:
- * - European tone plans (uk, de, fr, nl, it) use the European 70-125 ms flash window; the others 100-900 ms.
+ * - European tone plans (uk, de, fr, nl, it) use the European 70-125 ms flash window, the others 100-900 ms, unless
+ *   `hook_flash` names one.
  * - Bell 202 caller ID is sent as MDMF (date, number, name) after the first ring; V.23 and DTMF caller ID are sent
  *   before the first ring after a polarity reversal (ETSI), V.23 with the dual-tone alert.
  */
@@ -23,7 +24,7 @@ import type { CallerIdTiming } from './phone/ringer.js';
 const EUROPEAN_FLASH = new Set(['uk', 'de', 'fr', 'nl', 'it']);
 
 /** Config tone names (snake_case, user contract) to the tone plan's names. */
-const TONE_KEYS: Record<string, ToneName> = { dial: 'dial', ringback: 'ringback', busy: 'busy', congestion: 'congestion', call_waiting: 'callWaiting', stutter: 'stutterDial' };
+const TONE_KEYS: Record<string, ToneName> = { dial: 'dial', ringback: 'ringback', busy: 'busy', congestion: 'congestion', call_waiting: 'callWaiting', stutter: 'stutterDial', off_hook_warning: 'offHookWarning' };
 
 export interface LineDeps {
   clock: Clock;
@@ -82,7 +83,11 @@ export function buildFxsPort(cfg: LineConfig, hw: { line: Line; audio: AudioPort
     onDigit: (_p, digit, how) => deps.log.info({ digit, how }, 'digit'),
   });
 
-  const detector = new HookDetector(deps.clock, { preset: EUROPEAN_FLASH.has(country) ? 'eu' : 'na' });
+  const detector = new HookDetector(deps.clock, {
+    preset: cfg.hook_flash ?? (EUROPEAN_FLASH.has(country) ? 'eu' : 'na'),
+    pulseMap: cfg.pulse_map,
+    debounceMs: cfg.debounce_ms,
+  });
   hw.line.onHookEdge((offHook, atMs) => detector.edge(offHook, atMs));
   detector.onEvent((e) => port.hookEvent(e));
   return { port, detector };

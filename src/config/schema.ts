@@ -9,7 +9,7 @@ import { checkDigitMap, checkToneSpec, parseListen, parsePortRange } from './val
 
 export const TONE_PLANS = ['us', 'uk', 'de', 'fr', 'nl', 'it', 'au', 'jp'] as const;
 export type TonePlanName = (typeof TONE_PLANS)[number];
-export const TONE_NAMES = ['dial', 'ringback', 'busy', 'congestion', 'call_waiting', 'stutter'] as const;
+export const TONE_NAMES = ['dial', 'ringback', 'busy', 'congestion', 'call_waiting', 'stutter', 'off_hook_warning'] as const;
 export type ToneName = (typeof TONE_NAMES)[number];
 
 export const DEFAULT_DIAL_PLAN = '(*xx|[1-9]xx|xx.T|xx.#)';
@@ -76,6 +76,7 @@ export const toneOverrideSchema = z.strictObject({
   congestion: toneSpec.optional(),
   call_waiting: toneSpec.optional(),
   stutter: toneSpec.optional(),
+  off_hook_warning: toneSpec.optional(),
   /** Ring cadence in ms, on/off pairs: [2000, 4000] for the US. */
   ring: z
     .array(z.int().min(50).max(10000))
@@ -114,6 +115,12 @@ export const lineSchema = z.strictObject({
     .default(DEFAULT_DIAL_PLAN),
   tone_plan: tonePlanField.prefault('us'),
   caller_id: z.enum(['bell202', 'v23', 'dtmf', 'off']).default('bell202'),
+  /** Hook-flash window: "na" 100-900 ms, "eu" 70-125 ms. Absent: "eu" for the uk, de, fr, nl, it tone plans, else "na". */
+  hook_flash: z.enum(['na', 'eu']).optional(),
+  /** How the rotary dial numbers its pulses: "standard" (n for n, 10 for 0), "nz" (New Zealand, 10 - n), "se" (Sweden, n + 1). */
+  pulse_map: z.enum(['standard', 'nz', 'se']).default('standard'),
+  /** Hook-switch debounce: a contact level counts once it has held this long. */
+  debounce_ms: z.int().min(0).max(50).default(10),
   speed_dial: z
     .record(z.string().regex(/^[0-9*#]{1,16}$/, { message: 'speed-dial code must be 1-16 of 0-9 * #' }), sipUri)
     .default({}),

@@ -149,14 +149,14 @@ describe('sim board, no SIP server', () => {
   });
 });
 
-/** A second agent on its own fake clock, for a line whose caller ID follows the ETSI timing. */
-async function startEtsiAgent(lineToml: string): Promise<{
+/** Another agent on its own fake clock, for one line configured by `lineToml`. */
+async function startLineAgent(lineToml: string): Promise<{
   agent: Awaited<ReturnType<typeof startAgent>>;
   api: ApiServer;
   clock: FakeClock;
   ear: () => Int16Array;
 }> {
-  const etsiDir = mkdtempSync(join(tmpdir(), 'ata-sim-etsi-'));
+  const etsiDir = mkdtempSync(join(tmpdir(), 'ata-sim-line-'));
   const ear = join(etsiDir, 'ear.wav');
   const etsiClock = new FakeClock(Date.UTC(2026, 10, 24, 14, 30, 0));
   const r = loadConfigText(
@@ -190,7 +190,7 @@ interface LineTimeline {
 }
 
 /** Rings line 0 through the API and watches the simulated line every 10 ms until the first ring starts. */
-async function ringAndWatch(e: Awaited<ReturnType<typeof startEtsiAgent>>, body: object): Promise<LineTimeline> {
+async function ringAndWatch(e: Awaited<ReturnType<typeof startLineAgent>>, body: object): Promise<LineTimeline> {
   const phone = e.agent.board.sim!.phone(0);
   e.clock.advance(200); // let the audio clock run, so the recording has a timeline before the ring
   expect(phone.polarityReversed).toBe(false);
@@ -230,7 +230,7 @@ function multimon(pcm: Int16Array, demod: string): string {
 
 describe('sim board, ETSI caller ID before the first ring', () => {
   it('V.23: polarity reversal, dual-tone alert, then FSK that multimon-ng decodes, all before the first ring (German cadence)', async () => {
-    const e = await startEtsiAgent('tone_plan = "de"\ncaller_id = "v23"');
+    const e = await startLineAgent('tone_plan = "de"\ncaller_id = "v23"');
     try {
       const t = await ringAndWatch(e, { number: '0301234567', name: 'Erika Muster' });
       expect((await (await fetch(e.api.url + '/api/status')).json()).lines[0].state).toBe('ringing');
@@ -276,7 +276,7 @@ describe('sim board, ETSI caller ID before the first ring', () => {
   });
 
   it('DTMF caller ID: polarity reversal, then A<number>C that multimon-ng decodes, before the first ring', async () => {
-    const e = await startEtsiAgent('tone_plan = "nl"\ncaller_id = "dtmf"');
+    const e = await startLineAgent('tone_plan = "nl"\ncaller_id = "dtmf"');
     try {
       const t = await ringAndWatch(e, { number: '0201234567' });
       expect(t.reversedAt).toBe(0);
@@ -291,7 +291,7 @@ describe('sim board, ETSI caller ID before the first ring', () => {
   });
 
   it('a withheld caller on a V.23 line: multimon-ng decodes the "private" reason (P) in place of number and name', async () => {
-    const e = await startEtsiAgent('tone_plan = "fr"\ncaller_id = "v23"');
+    const e = await startLineAgent('tone_plan = "fr"\ncaller_id = "v23"');
     try {
       const t = await ringAndWatch(e, { withheld: 'private' });
       expect(t.reversedAt).toBe(0);
@@ -300,6 +300,96 @@ describe('sim board, ETSI caller ID before the first ring', () => {
       expect(out).not.toContain('CID=');
       expect(out).toMatch(/RACLI=P/); // reason for the absent number: private
       expect(out).toMatch(/RACNT=P/); // and for the absent name
+    } finally {
+      await e.api.close();
+      await e.agent.stop('test over');
+    }
+  });
+});
+
+describe('sim board, line keys from the config reach the line', () => {
+  async function lineStatus(e: Awaited<ReturnType<typeof startLineAgent>>): Promise<{ state: string; digits: string }> {
+    return (await (await fetch(e.api.url + '/api/status')).json()).lines[0];
+  }
+
+  it('tone_plan overrides: the dial tone and the off-hook warning written in the config are what the earpiece hears', async () => {
+    const e = await startLineAgent('tone_plan = { base = "de", dial = "400+450", off_hook_warning = "1400/100,0/100" }');
+    try {
+      const phone = e.agent.board.sim!.phone(0);
+      phone.setHook(true);
+      e.clock.advance(1000);
+      let last = e.ear().slice(-4000);
+      expect(levelDb(last, 400)).toBeGreaterThan(-30);
+      expect(levelDb(last, 450)).toBeGreaterThan(-30);
+      expect(levelDb(last, 425)).toBeLessThan(levelDb(last, 400) - 20); // not the German 425 Hz it overrides
+      // No digit within the first-digit timer (15 s): the howler, as overridden (1400 Hz alone).
+      e.clock.advance(16_000);
+      last = e.ear().slice(-4000);
+      expect(levelDb(last, 1400)).toBeGreaterThan(-25);
+      expect(levelDb(last, 2060)).toBeLessThan(-50);
+      expect(levelDb(last, 400)).toBeLessThan(-50);
+    } finally {
+      await e.api.close();
+      await e.agent.stop('test over');
+    }
+  });
+
+  it('pulse_map = "nz" and hook_flash = "eu": one dial pulse is the digit 9, and a 100 ms break is a flash', async () => {
+    const e = await startLineAgent('tone_plan = "us"\ndial_plan = "xxxxxxxxxx"\npulse_map = "nz"\nhook_flash = "eu"\ndebounce_ms = 8');
+    try {
+      const phone = e.agent.board.sim!.phone(0);
+      phone.setHook(true);
+      e.clock.advance(500);
+      // The simulated dial is a standard one: "1" is one break, which a New Zealand exchange reads as 9.
+      const dialled = phone.pulseDial('12');
+      e.clock.advance(3000);
+      await dialled;
+      expect(await lineStatus(e)).toMatchObject({ state: 'dialing', digits: '98' });
+      // 100 ms on hook: inside the European flash window (70-125 ms); with the "na" preset it would be a pulse.
+      const flashed = phone.flash(100);
+      e.clock.advance(1000);
+      await flashed;
+      expect(await lineStatus(e)).toMatchObject({ state: 'dialtone', digits: '' });
+    } finally {
+      await e.api.close();
+      await e.agent.stop('test over');
+    }
+  });
+
+  it('the same 100 ms break on a "na" line is a dial pulse (the presets really differ)', async () => {
+    const e = await startLineAgent('tone_plan = "us"\ndial_plan = "xxxxxxxxxx"\nhook_flash = "na"');
+    try {
+      const phone = e.agent.board.sim!.phone(0);
+      phone.setHook(true);
+      e.clock.advance(500);
+      const flashed = phone.flash(100);
+      e.clock.advance(1000);
+      await flashed;
+      expect(await lineStatus(e)).toMatchObject({ state: 'dialing', digits: '1' });
+    } finally {
+      await e.api.close();
+      await e.agent.stop('test over');
+    }
+  });
+
+  it('distinctive ring: Alert-Info Bellcore-dr2 rings long-long (0.8/0.4/0.8/4 s) instead of the country cadence', async () => {
+    const e = await startLineAgent('tone_plan = "de"\ncaller_id = "off"');
+    try {
+      const phone = e.agent.board.sim!.phone(0);
+      const r = await fetch(e.api.url + '/api/lines/0/ring', {
+        method: 'POST',
+        body: JSON.stringify({ number: '123', alert_info: '<http://127.0.0.1/Bellcore-dr2>' }),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(r.status).toBe(200);
+      const ringing: number[] = [];
+      for (let ms = 0; ms < 6000; ms += 200) {
+        ringing.push(Number(phone.ringing));
+        e.clock.advance(200);
+      }
+      // Sampled every 200 ms: 0.8 s on, 0.4 s off, 0.8 s on, 4 s off.
+      expect(ringing.join('')).toBe('1111' + '00' + '1111' + '00000000000000000000');
+      expect(phone.polarityReversed).toBe(false); // caller ID off: no reversal either
     } finally {
       await e.api.close();
       await e.agent.stop('test over');
