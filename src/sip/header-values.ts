@@ -4,7 +4,7 @@
  * Input is a header value as the message parser stores it (folding already collapsed, ends trimmed).
  */
 import { SipParseError, type CSeq, type NameAddr, type Via } from './message.js';
-import { CHAR_CLASS, C_TOKEN, formatUri, lowerSlice, parseUri, scanHost } from './uri.js';
+import { CHAR_CLASS, C_TOKEN, formatUri, lowerParamName, parseUri, readHost } from './uri.js';
 
 function fail(fault: string): never {
   throw new SipParseError(fault);
@@ -136,7 +136,7 @@ export function parseParams(s: string, i: number, params: Map<string, string | n
     i = skipWs(s, i + 1);
     const nameEnd = scanToken(s, i);
     if (nameEnd === i) fail('empty parameter');
-    const name = lowerSlice(s, i, nameEnd);
+    const name = lowerParamName(s, i, nameEnd);
     i = skipWs(s, nameEnd);
     let value: string | null = null;
     if (i < len && s.charCodeAt(i) === 61) {
@@ -230,9 +230,8 @@ export function parseVia(s: string): Via {
   if (tokenEnd === transportStart) fail('bad Via protocol');
   i = skipWs(s, tokenEnd);
   if (i === tokenEnd) fail('bad Via sent-by');
-  const hostEnd = scanHost(s, i);
-  const host = lowerSlice(s, i, hostEnd);
-  i = skipWs(s, hostEnd);
+  const host = readHost(s, i);
+  i = skipWs(s, i + host.length);
   let port: number | undefined;
   if (i < s.length && s.charCodeAt(i) === 58) {
     i = skipWs(s, i + 1);

@@ -15,6 +15,7 @@ import {
 } from './message.js';
 import { CHAR_CLASS, C_TOKEN, parseUri } from './uri.js';
 import { parseBoundedDecimal, parseCSeq, parseNameAddr, parseVia, splitCommaList } from './header-values.js';
+import { ReceivedRequest, ReceivedResponse, snapshotHeaders, type WireImage } from './wire-image.js';
 
 /** Largest message accepted by default: the largest UDP payload. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 65535;
@@ -32,6 +33,8 @@ export interface ParseOptions {
 interface Spelling {
   raw: string;
   canonical: string;
+  /** The wire spelling is the canonical name itself, as the serializer writes it. */
+  exact: boolean;
 }
 const NAME_TABLE_MASK = 1023;
 const NAME_TABLE: Array<Spelling[] | undefined> = new Array(NAME_TABLE_MASK + 1).fill(undefined);
@@ -39,29 +42,36 @@ let nameCacheSize = 0;
 const NAME_CACHE_LIMIT = 2048;
 
 function sameSpelling(raw: string, s: string, start: number, end: number): boolean {
-  if (raw.length !== end - start) return false;
-  for (let k = 0; k < raw.length; k++) if (raw.charCodeAt(k) !== s.charCodeAt(start + k)) return false;
-  return true;
+  return raw.length === end - start && s.startsWith(raw, start);
 }
 
-function canonicalName(s: string, start: number, end: number, hash: number): string {
+function spelling(s: string, start: number, end: number, hash: number): Spelling {
   const slot = hash & NAME_TABLE_MASK;
   const bucket = NAME_TABLE[slot];
   if (bucket !== undefined) {
     for (let k = 0; k < bucket.length; k++) {
       const e = bucket[k];
-      if (sameSpelling(e.raw, s, start, end)) return e.canonical;
+      if (sameSpelling(e.raw, s, start, end)) return e;
     }
   }
   const raw = s.slice(start, end);
   const canonical = canonicalHeaderName(raw);
+  const entry: Spelling = { raw, canonical, exact: raw === canonical };
   // Short buckets too: crafted names that collide must not turn each lookup into a long scan.
   if (nameCacheSize < NAME_CACHE_LIMIT && (bucket === undefined || bucket.length < 4)) {
     nameCacheSize++;
-    if (bucket === undefined) NAME_TABLE[slot] = [{ raw, canonical }];
-    else bucket.push({ raw, canonical });
+    if (bucket === undefined) NAME_TABLE[slot] = [entry];
+    else bucket.push(entry);
   }
-  return canonical;
+  return entry;
+}
+
+/** s[start,end) is exactly "SIP/2.0", as the serializer writes it. */
+function isSip20(s: string, start: number, end: number): boolean {
+  return (
+    end - start === 7 && s.charCodeAt(start) === 83 && s.charCodeAt(start + 1) === 73 && s.charCodeAt(start + 2) === 80 &&
+    s.charCodeAt(start + 3) === 47 && s.charCodeAt(start + 4) === 50 && s.charCodeAt(start + 5) === 46 && s.charCodeAt(start + 6) === 48
+  );
 }
 
 function fail(fault: string, status = 400): never {
@@ -74,12 +84,7 @@ function isWs(c: number): boolean {
 
 /** Parse "SIP/x.y"; returns true for 2.0, false for another well-formed version, throws on junk. */
 function checkVersion(s: string, start: number, end: number): boolean {
-  if (
-    end - start === 7 && s.charCodeAt(start) === 83 && s.charCodeAt(start + 1) === 73 && s.charCodeAt(start + 2) === 80 &&
-    s.charCodeAt(start + 3) === 47 && s.charCodeAt(start + 4) === 50 && s.charCodeAt(start + 5) === 46 && s.charCodeAt(start + 6) === 48
-  ) {
-    return true; // "SIP/2.0", the only version there is
-  }
+  if (isSip20(s, start, end)) return true; // the only version there is
   const slash = s.indexOf('/', start);
   if (slash !== start + 3 || s.slice(start, slash).toUpperCase() !== 'SIP') fail('bad SIP version');
   const dot = s.indexOf('.', slash);
@@ -185,6 +190,7 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
   let pos = 0;
   // Stray CRLFs before the start line are keep-alives (RFC 3261 sec. 7.5).
   while (pos < len && (s.charCodeAt(pos) === 13 || s.charCodeAt(pos) === 10)) pos++;
+  const startPos = pos;
 
   let nl = s.indexOf('\n', pos);
   if (nl < 0) fail('no end of start line');
@@ -193,6 +199,8 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
   let nextCr = s.indexOf('\r', pos);
   if (nextCr < 0) nextCr = len;
   if (nextCr < lineEnd) fail('bare CR in start line');
+  // Whether the text is exactly what serializeMessage writes for the parsed message (see wire-image.ts).
+  let canonical = lineEnd === nl - 1;
 
   let request: { method: string; uriText: string } | undefined;
   let status = 0;
@@ -206,6 +214,7 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
     status = parseBoundedDecimal(s, sp + 1, codeEnd, 699);
     if (status < 100) fail('bad status code');
     reason = codeEnd < lineEnd ? s.slice(codeEnd + 1, lineEnd) : '';
+    canonical &&= codeEnd < lineEnd && isSip20(s, pos, sp);
     for (let i = 0; i < reason.length; i++) {
       const c = reason.charCodeAt(i);
       if ((c < 32 && c !== 9) || c === 127) fail('control character in reason phrase');
@@ -218,7 +227,8 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
       while (i < lineEnd && s.charCodeAt(i) === 32) i++;
       if (i >= lineEnd) break;
       const start = i;
-      while (i < lineEnd && s.charCodeAt(i) !== 32) i++;
+      i = s.indexOf(' ', i);
+      if (i < 0 || i > lineEnd) i = lineEnd;
       if (words.length === 6) fail('bad request line');
       words.push(start, i);
     }
@@ -229,6 +239,7 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
     }
     if (!checkVersion(s, words[4], words[5])) fail('unsupported SIP version', 505);
     request = { method: s.slice(words[0], words[1]), uriText: s.slice(words[2], words[3]) };
+    canonical &&= words[0] === pos && words[2] === words[1] + 1 && words[4] === words[3] + 1 && words[5] === lineEnd && isSip20(s, words[4], words[5]);
   }
 
   // Header lines; a line starting with SP/HTAB continues the previous one (folding becomes one SP).
@@ -239,6 +250,7 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
     if (nl < 0) fail('headers not terminated by an empty line');
     lineEnd = nl > pos && s.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
     if (lineEnd === pos) {
+      canonical &&= lineEnd === nl - 1;
       pos = nl + 1;
       break;
     }
@@ -250,6 +262,7 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
     const first = s.charCodeAt(pos);
     if (isWs(first)) {
       if (headers.length === 0) fail('continuation line before the first header');
+      canonical = false;
       let a = pos;
       let b = lineEnd;
       while (a < b && isWs(s.charCodeAt(a))) a++;
@@ -275,7 +288,10 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
       while (i < lineEnd && isWs(s.charCodeAt(i))) i++;
       let b = lineEnd;
       while (b > i && isWs(s.charCodeAt(b - 1))) b--;
-      headers.push({ name: canonicalName(s, pos, nameEnd, hash), value: s.slice(i, b) });
+      const name = spelling(s, pos, nameEnd, hash);
+      // "Name: value" CRLF: nothing around the colon but one SP, nothing after the value
+      canonical &&= name.exact && i === nameEnd + 2 && s.charCodeAt(nameEnd + 1) === 32 && b === lineEnd && lineEnd === nl - 1;
+      headers.push({ name: name.canonical, value: s.slice(i, b) });
     }
     pos = nl + 1;
   }
@@ -285,13 +301,18 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
   if (parsed.contentLength !== undefined) {
     if (len - pos < parsed.contentLength) fail('body shorter than Content-Length');
     body = s.slice(pos, pos + parsed.contentLength);
+    canonical &&= pos + parsed.contentLength === len;
   } else {
     body = s.slice(pos);
+    canonical = false; // the serializer adds a Content-Length
   }
+  const wire: WireImage | undefined = canonical
+    ? { text: startPos === 0 ? s : s.slice(startPos), uriText: request?.uriText ?? '', snapshot: snapshotHeaders(headers), body }
+    : undefined;
   if (request !== undefined) {
     const uri = parseUri(request.uriText);
     if (uri.kind === 'sip' && uri.headers.size > 0) fail('headers in Request-URI');
-    return { type: 'request', method: request.method, uri, headers, parsed, body };
+    return new ReceivedRequest(request.method, uri, headers, parsed, body, wire);
   }
-  return { type: 'response', status, reason, headers, parsed, body };
+  return new ReceivedResponse(status, reason, headers, parsed, body, wire);
 }

@@ -16,6 +16,7 @@ import {
 import { formatUri, parseUri } from './uri.js';
 import { isToken, parseNameAddr, formatNameAddr } from './header-values.js';
 import { parseCoreHeaders } from './parser.js';
+import { ReceivedRequest, ReceivedResponse } from './wire-image.js';
 
 /** Thrown by the builders for values that would make a malformed message (a programming error, not input). */
 export class SipBuildError extends Error {
@@ -44,11 +45,18 @@ function assertSingleLine(text: string, what: string): void {
  * Throws SipBuildError when a header value or the reason phrase holds a line break (only code can put one there).
  */
 export function serializeMessage(msg: SipMessage): string {
-  if (msg.type === 'response') assertSingleLine(msg.reason, 'reason phrase');
-  let out =
-    msg.type === 'request'
-      ? msg.method + ' ' + formatUri(msg.uri) + ' SIP/2.0\r\n'
-      : 'SIP/2.0 ' + msg.status + ' ' + msg.reason + '\r\n';
+  let out: string;
+  if (msg.type === 'request') {
+    const uri = formatUri(msg.uri);
+    const received = ReceivedRequest.unchangedText(msg, uri);
+    if (received !== undefined) return received;
+    out = msg.method + ' ' + uri + ' SIP/2.0\r\n';
+  } else {
+    const received = ReceivedResponse.unchangedText(msg);
+    if (received !== undefined) return received;
+    assertSingleLine(msg.reason, 'reason phrase');
+    out = 'SIP/2.0 ' + msg.status + ' ' + msg.reason + '\r\n';
+  }
   const bodyLength = msg.body.length;
   let wroteLength = false;
   const headers = msg.headers;

@@ -98,29 +98,33 @@ function parsePort(s: string, start: number, end: number): number {
 }
 
 /**
- * Scan a host (hostname, IPv4 or bracketed IPv6 reference) starting at i; returns the end index.
- * Exported because Via sent-by uses the same grammar.
+ * Read a host (hostname, IPv4 or bracketed IPv6 reference) starting at i and return it lower-cased; it ends at
+ * i + host.length (every host character lower-cases to one character). Exported because Via sent-by uses the same
+ * grammar.
  */
-export function scanHost(s: string, i: number): number {
+export function readHost(s: string, i: number): string {
   const len = s.length;
+  let upper = false;
+  let j = i;
   if (i < len && s.charCodeAt(i) === 91 /* [ */) {
-    let j = i + 1;
-    for (; j < len; j++) {
+    for (j = i + 1; j < len; j++) {
       const c = s.charCodeAt(j);
       if (c === 93 /* ] */) break;
       if (!(hexValue(c) >= 0 || c === 58 || c === 46)) fail('bad IPv6 reference');
+      if (c >= 65 && c <= 70) upper = true;
     }
     if (j >= len || j === i + 1) fail('unterminated IPv6 reference');
-    return j + 1;
-  }
-  let j = i;
-  while (j < len) {
-    const c = s.charCodeAt(j);
-    if (c > 255 || (CHAR_CLASS[c] & C_HOST) === 0) break;
     j++;
+  } else {
+    while (j < len) {
+      const c = s.charCodeAt(j);
+      if (c > 255 || (CHAR_CLASS[c] & C_HOST) === 0) break;
+      if (c <= 90 && c >= 65) upper = true;
+      j++;
+    }
+    if (j === i) fail('missing host');
   }
-  if (j === i) fail('missing host');
-  return j;
+  return upper ? s.slice(i, j).toLowerCase() : s.slice(i, j);
 }
 
 function parseSipUri(s: string, scheme: 'sip' | 'sips', start: number): SipUri {
@@ -144,9 +148,8 @@ function parseSipUri(s: string, scheme: 'sip' | 'sips', start: number): SipUri {
     if (colon >= 0) password = unescapeChecked(s, colon + 1, at, C_PASSWORD, 'password');
     i = at + 1;
   }
-  const hostEnd = scanHost(s, i);
-  const host = lowerSlice(s, i, hostEnd);
-  i = hostEnd;
+  const host = readHost(s, i);
+  i += host.length;
   let port: number | undefined;
   if (i < len && s.charCodeAt(i) === 58) {
     let j = i + 1;
@@ -166,7 +169,8 @@ function parseSipUri(s: string, scheme: 'sip' | 'sips', start: number): SipUri {
     const nameEnd = eq >= 0 ? eq : j;
     if (nameEnd === i) fail('empty URI parameter');
     const name = unescapeChecked(s, i, nameEnd, C_PARAM, 'parameter');
-    const lname = name.toLowerCase();
+    // an escaped name unescapes to something else than its text, so only a plain one may be looked up as written
+    const lname = name.length === nameEnd - i ? lowerParamName(s, i, nameEnd) : name.toLowerCase();
     const value = eq >= 0 ? unescapeChecked(s, eq + 1, j, C_PARAM, 'parameter') : null;
     if (params.has(lname)) fail(`repeated URI parameter ${lname}`);
     params.set(lname, value);
@@ -207,6 +211,36 @@ export function lowerSlice(s: string, start: number, end: number): string {
     if (c >= 65 && c <= 90) return s.slice(start, end).toLowerCase();
   }
   return s.slice(start, end);
+}
+
+/**
+ * The parameter names nearly every message carries. Handing out these constants instead of fresh slices lets Map
+ * lookups use a hash computed once, instead of hashing each new name string.
+ */
+const COMMON_PARAM_NAMES: ReadonlyArray<readonly string[] | undefined> = (() => {
+  const byLength: string[][] = [];
+  for (const n of ['tag', 'branch', 'rport', 'received', 'transport', 'lr', 'maddr', 'ttl', 'user', 'method', 'expires', 'q', 'ob', 'reg-id', '+sip.instance']) {
+    (byLength[n.length] ??= []).push(n);
+  }
+  return byLength;
+})();
+
+/** lowerSlice for a parameter name, returning the shared constant for the common ones. */
+export function lowerParamName(s: string, start: number, end: number): string {
+  const candidates = COMMON_PARAM_NAMES[end - start];
+  if (candidates !== undefined) {
+    for (let k = 0; k < candidates.length; k++) {
+      const name = candidates[k];
+      let i = 0;
+      for (; i < name.length; i++) {
+        let c = s.charCodeAt(start + i);
+        if (c >= 65 && c <= 90) c += 32;
+        if (c !== name.charCodeAt(i)) break;
+      }
+      if (i === name.length) return name;
+    }
+  }
+  return lowerSlice(s, start, end);
 }
 
 /** Parse a URI as it appears in a Request-URI or inside <...>; throws SipParseError. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/sip/parser.js';
 import { buildRequest, buildResponse, serializeMessage, SipBuildError } from '../../src/sip/serializer.js';
-import { SipParseError, getHeader, getHeaders, type SipRequest, type SipUri } from '../../src/sip/message.js';
+import { SipParseError, getHeader, getHeaders, type SipMessage, type SipRequest, type SipResponse, type SipUri } from '../../src/sip/message.js';
 
 const crlf = (lines: string[]) => lines.join('\r\n');
 const INVITE = crlf([
@@ -133,6 +133,44 @@ describe('serializeMessage and builders', () => {
     expect(r.parsed.contentLength).toBe(0);
     expect(r.headers[0].name).toBe('Via');
     expect(parseMessage(serializeMessage(r))).toEqual(r);
+  });
+
+  it('writes a received message back as its bytes until something in it changes', () => {
+    const RESPONSE = crlf([
+      'SIP/2.0 180 Ringing', 'Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1', 'From: <sip:a@b>;tag=1', 'To: <sip:c@d>;tag=2',
+      'Call-ID: x@y', 'CSeq: 1 INVITE', 'Content-Length: 0', '', '',
+    ]);
+    expect(serializeMessage(parseMessage(INVITE))).toBe(INVITE);
+    expect(serializeMessage(parseMessage('\r\n\r\n' + INVITE))).toBe(INVITE);
+    expect(serializeMessage(parseMessage(RESPONSE))).toBe(RESPONSE);
+    const changes: Array<[string, (m: SipMessage) => void, string]> = [
+      ['a value set in place', (m) => { m.headers[1].value += ' ;x=1'; }, ' ;x=1\r\n'],
+      ['an entry replaced', (m) => { m.headers[0] = { name: 'Via', value: 'SIP/2.0/UDP h;branch=z9hG4bKnew' }; }, 'branch=z9hG4bKnew'],
+      ['an entry renamed', (m) => { m.headers[1].name = 'X-Hops'; }, 'X-Hops: '],
+      ['an entry added', (m) => { m.headers.push({ name: 'Subject', value: 'hello' }); }, 'Subject: hello\r\n'],
+      ['the body', (m) => { m.body = ''; }, 'Content-Length: 0\r\n\r\n'],
+    ];
+    for (const [what, change, expected] of changes) {
+      for (const text of [INVITE, RESPONSE]) {
+        const m = parseMessage(text);
+        change(m);
+        const out = serializeMessage(m);
+        expect(out, what).toContain(expected);
+        expect(out, what).toBe(serializeMessage(structuredClone(m)));
+      }
+    }
+    const req = parseMessage(INVITE) as SipRequest;
+    (req.uri as SipUri).params.set('transport', 'tcp');
+    expect(serializeMessage(req)).toContain('INVITE sip:bob@biloxi.example.com;transport=tcp SIP/2.0\r\n');
+    req.method = 'OPTIONS';
+    expect(serializeMessage(req)).toContain('OPTIONS sip:bob@');
+    const res = parseMessage(RESPONSE) as SipResponse;
+    res.status = 183;
+    res.reason = 'Session Progress';
+    expect(serializeMessage(res)).toMatch(/^SIP\/2\.0 183 Session Progress\r\n/);
+    // a message not written canonically is rebuilt, never echoed
+    const odd = INVITE.replace('Max-Forwards: 70', 'max-forwards:70');
+    expect(serializeMessage(parseMessage(odd))).toBe(INVITE);
   });
 
   it('refuses to write a header value or reason holding a line break', () => {

@@ -1,0 +1,112 @@
+/**
+ * The bytes a message was received as, kept beside the parsed message so that writing it back unchanged (a trace,
+ * a retransmission, a relayed copy) costs a string slice instead of a rebuild.
+ *
+ * The parser only keeps an image when the bytes are exactly what serializeMessage would write for the parsed
+ * message (canonical header names, one SP after each colon, CRLF line ends, no folding, a Content-Length that
+ * matches a body ending at the last byte). The serializer uses it only while the message is unmodified: same start
+ * line, the same header entries in the same order holding the same names and values, the same body. Anything else
+ * takes the ordinary path, so both paths write the same bytes.
+ *
+ * The image sits in a private field of the message's class: it is invisible to deep equality, JSON, spreading and
+ * structuredClone, and a copy made any of those ways is serialized the ordinary way.
+ */
+import type { CoreHeaders, HeaderEntry, SipMessage, SipRequest, SipResponse, Uri } from './message.js';
+import { formatUri } from './uri.js';
+
+export interface WireImage {
+  /** The message from its start line to the end of its body. */
+  text: string;
+  /** For requests, the Request-URI exactly as written. */
+  uriText: string;
+  /** For each header entry at parse time: the entry, its name, its value. */
+  snapshot: Array<HeaderEntry | string>;
+  body: string;
+}
+
+/** A snapshot of the header entries as the parser left them. */
+export function snapshotHeaders(headers: HeaderEntry[]): Array<HeaderEntry | string> {
+  const n = headers.length;
+  const snap = new Array<HeaderEntry | string>(3 * n);
+  for (let k = 0; k < n; k++) {
+    const h = headers[k];
+    snap[3 * k] = h;
+    snap[3 * k + 1] = h.name;
+    snap[3 * k + 2] = h.value;
+  }
+  return snap;
+}
+
+function headersUnchanged(headers: HeaderEntry[], snap: Array<HeaderEntry | string>): boolean {
+  if (3 * headers.length !== snap.length) return false;
+  for (let k = 0; k < headers.length; k++) {
+    const h = headers[k];
+    if (h !== snap[3 * k] || h.name !== snap[3 * k + 1] || h.value !== snap[3 * k + 2]) return false;
+  }
+  return true;
+}
+
+/** The text a received message came as, while it is unchanged and that text is what the serializer would write. */
+export function unchangedReceivedText(msg: SipMessage): string | undefined {
+  return msg.type === 'request' ? ReceivedRequest.unchangedText(msg, formatUri(msg.uri)) : ReceivedResponse.unchangedText(msg);
+}
+
+export class ReceivedRequest implements SipRequest {
+  type = 'request' as const;
+  readonly #wire: WireImage | undefined;
+  readonly #method: string;
+
+  constructor(
+    public method: string,
+    public uri: Uri,
+    public headers: HeaderEntry[],
+    public parsed: CoreHeaders,
+    public body: string,
+    wire: WireImage | undefined,
+  ) {
+    this.#wire = wire;
+    this.#method = method;
+  }
+
+  /** The received text when `msg` is a received request still as it came; `formattedUri` is formatUri(msg.uri). */
+  static unchangedText(msg: SipRequest, formattedUri: string): string | undefined {
+    if (!(#wire in msg)) return undefined;
+    const r = msg as ReceivedRequest;
+    const w = r.#wire;
+    if (w === undefined || msg.method !== r.#method || msg.body !== w.body || formattedUri !== w.uriText || !headersUnchanged(msg.headers, w.snapshot)) {
+      return undefined;
+    }
+    return w.text;
+  }
+}
+
+export class ReceivedResponse implements SipResponse {
+  type = 'response' as const;
+  readonly #wire: WireImage | undefined;
+  readonly #status: number;
+  readonly #reason: string;
+
+  constructor(
+    public status: number,
+    public reason: string,
+    public headers: HeaderEntry[],
+    public parsed: CoreHeaders,
+    public body: string,
+    wire: WireImage | undefined,
+  ) {
+    this.#wire = wire;
+    this.#status = status;
+    this.#reason = reason;
+  }
+
+  /** The received text when `msg` is a received response still as it came. */
+  static unchangedText(msg: SipResponse): string | undefined {
+    if (!(#wire in msg)) return undefined;
+    const r = msg as ReceivedResponse;
+    const w = r.#wire;
+    if (w === undefined || msg.status !== r.#status || msg.reason !== r.#reason || msg.body !== w.body || !headersUnchanged(msg.headers, w.snapshot)) {
+      return undefined;
+    }
+    return w.text;
+  }
+}
