@@ -3,6 +3,7 @@ import { FakeClock } from '../../hal/clock.js';
 import {
   BELLCORE_CADENCES, COUNTRY_RING_CADENCES, CadenceError, RingCadence, chooseRing, distinctiveRingFromAlertInfo,
 } from '../../src/media/ring-cadence.js';
+import { COUNTRIES, tonePlan } from '../../src/media/tone-plan.js';
 
 function record(clock: FakeClock): { log: string[]; ring: RingCadence } {
   const log: string[] = [];
@@ -19,7 +20,19 @@ describe('ring cadences', () => {
     expect(COUNTRY_RING_CADENCES.us).toEqual([2000, 4000]);
     expect(COUNTRY_RING_CADENCES.uk).toEqual([400, 200, 400, 2000]);
     expect(COUNTRY_RING_CADENCES.de).toEqual([1000, 4000]);
-    for (const c of ['fr', 'nl', 'it', 'au', 'jp']) expect(COUNTRY_RING_CADENCES[c].length % 2).toBe(0);
+    expect(COUNTRY_RING_CADENCES.fr).toEqual([1500, 3500]);
+    expect(COUNTRY_RING_CADENCES.au).toEqual([400, 200, 400, 2000]);
+    expect(COUNTRY_RING_CADENCES.jp).toEqual([1000, 2000]);
+  });
+
+  it('every tone-plan country has a ring cadence, and it is the cadence of that country\'s ringback tone', () => {
+    // Two tables written separately (tone-plans/countries.ts and ring-cadence.ts): the caller hears ringback in
+    // step with the ringing, so they must agree.
+    for (const c of COUNTRIES) {
+      const ringback = tonePlan(c).ringback.segments.map((seg) => seg.durationMs);
+      expect(COUNTRY_RING_CADENCES[c], c).toEqual(ringback);
+      expect(chooseRing(c).cadence, c).toEqual(ringback);
+    }
   });
 
   it('picks distinctive ring from Alert-Info', () => {

@@ -47,6 +47,32 @@ describe('ToneGenerator', () => {
     }
   });
 
+  it('plays call waiting, the off-hook warning (louder) and stutter dial tone of every country at their frequencies and level', () => {
+    for (const c of COUNTRIES) {
+      const plan = tonePlan(c);
+      for (const name of ['callWaiting', 'offHookWarning', 'stutterDial'] as const) {
+        const spec = plan[name];
+        const seg = spec.segments[0];
+        const n = (seg.durationMs ?? 1000) * 8;
+        const x = render(new ToneGenerator(spec), n / 8);
+        if (seg.modulated) {
+          // carrier*modulator (jp): the carrier and its two sidebands, as for the jp ringback below.
+          const carrier = sineAmplitude(x, seg.freqs[0], 8000, 0, n);
+          const side = sineAmplitude(x, seg.freqs[0] + seg.freqs[1], 8000, 0, n);
+          expect(carrier, `${c} ${name}`).toBeGreaterThan(dbm0ToAmplitude(spec.levelDbm0) / 2);
+          expect(side / carrier, `${c} ${name}`).toBeGreaterThan(0.4);
+          expect(side / carrier, `${c} ${name}`).toBeLessThan(0.5);
+          continue;
+        }
+        for (const f of seg.freqs) {
+          expect(Math.abs(amplitudeToDbm0(sineAmplitude(x, f, 8000, 0, n)) - spec.levelDbm0), `${c} ${name} ${f}`).toBeLessThan(0.5);
+        }
+      }
+      expect(plan.offHookWarning.levelDbm0, c).toBeGreaterThan(plan.dial.levelDbm0);
+      expect(plan.offHookWarning.segments[0].freqs, c).toEqual([1400, 2060, 2450, 2600]);
+    }
+  });
+
   it('keeps the cadence measured from the samples (us busy, uk ringback, it dial, de call waiting)', () => {
     const us = cadence(render(new ToneGenerator(tonePlan('us').busy), 3000));
     expect(us).toEqual([[true, 500], [false, 500], [true, 500], [false, 500], [true, 500], [false, 500]]);
