@@ -26,3 +26,9 @@ export interface GpioDriver {
 }
 
 export type GpioDriverName = 'sysfs' | 'chardev' | 'auto';
+
+/**
+ * Labels of the Raspberry Pi SoC GPIO controllers (Pi 1-3, Pi 4, Pi 5's RP1 and its early name): BCM numbers are
+ * offsets on this chip, whatever number the kernel gave the chip itself.
+ */
+export const RPI_SOC_GPIO_LABELS: readonly string[] = ['pinctrl-bcm2711', 'pinctrl-bcm2835', 'pinctrl-rp1', 'pinctrl-bcm2712'];

@@ -10,6 +10,8 @@ export interface GpioOpenOptions {
   chip?: string;
   sysfsRoot?: string;
   devRoot?: string;
+  /** The libgpiod tools to run, by name or path (tests substitute recorded-output scripts). */
+  tools?: { gpiomon?: string; gpioget?: string; gpioset?: string; gpiodetect?: string };
 }
 
 /**
@@ -19,14 +21,14 @@ export interface GpioOpenOptions {
 export async function openGpioDriver(name: GpioDriverName | string, o: GpioOpenOptions): Promise<GpioDriver> {
   const key = 'board.gpio_driver';
   if (name === 'sysfs') return (await import('./gpio-sysfs.js')).SysfsGpioDriver.open({ ...o, configKey: key });
-  if (name === 'chardev') return (await import('./gpio-chardev.js')).ChardevGpioDriver.open({ ...o, configKey: key });
+  if (name === 'chardev') return (await import('./gpio-chardev.js')).ChardevGpioDriver.open({ ...o, ...o.tools, configKey: key });
   if (name !== 'auto') throw new BoardConfigError(key, name, 'must be auto, sysfs or chardev');
   const devRoot = o.devRoot ?? '/dev';
   const problems: string[] = [];
   const hasChardev = existsSync(devRoot) && readdirSync(devRoot).some((f) => f.startsWith('gpiochip'));
   if (hasChardev) {
     try {
-      return await (await import('./gpio-chardev.js')).ChardevGpioDriver.open({ ...o, configKey: key });
+      return await (await import('./gpio-chardev.js')).ChardevGpioDriver.open({ ...o, ...o.tools, devRoot, configKey: key });
     } catch (err) {
       if (!(err instanceof HalError)) throw err;
       problems.push(`chardev: ${err.message}`);

@@ -1,8 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { DeviceUnavailableError, type HalLog } from '../errors.js';
-import type { GpioDriver, GpioEdge, GpioInput, GpioOutput } from '../gpio.js';
+import { RPI_SOC_GPIO_LABELS, type GpioDriver, type GpioEdge, type GpioInput, type GpioOutput } from '../gpio.js';
 
 export interface GpiomonEvent {
   offset: number;
@@ -48,6 +49,39 @@ export class KernelTimeMapper {
   }
 }
 
+export interface GpiodetectChip {
+  name: string;
+  label: string;
+  lines: number;
+}
+
+// "gpiochip0 [pinctrl-bcm2711] (58 lines)": the same in libgpiod 1.x and 2.x
+const DETECT = /^(gpiochip\d{1,4}) \[([^\]]{0,100})\] \((\d{1,5}) lines\)\s*$/;
+
+/** Parses `gpiodetect` output; lines of any other shape are skipped. */
+export function parseGpiodetect(text: string): GpiodetectChip[] {
+  const chips: GpiodetectChip[] = [];
+  for (const line of text.split('\n')) {
+    const m = DETECT.exec(line);
+    if (m) chips.push({ name: m[1], label: m[2], lines: Number(m[3]) });
+  }
+  return chips;
+}
+
+/**
+ * The character device whose offsets are BCM numbers. `gpiochip0` is the SoC on a Pi 4 and on a Pi 5 with current
+ * kernels, but the first Pi 5 kernels put the RP1 at `gpiochip4` and a brcmstb chip at `gpiochip0`, where BCM
+ * numbers would drive the wrong pins without any error. So unless the config names another chip, go by label.
+ */
+export function chooseChardevChip(chips: GpiodetectChip[], wanted: string | undefined): string {
+  if (wanted && wanted !== 'gpiochip0') return wanted;
+  for (const label of RPI_SOC_GPIO_LABELS) {
+    const c = chips.find((x) => x.label === label);
+    if (c) return c.name;
+  }
+  return wanted ?? 'gpiochip0';
+}
+
 function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: 5000 }, (e, out, err) => resolve({ ok: !e, out: String(out), err: String(err || (e ? e.message : '')) }));
@@ -63,6 +97,9 @@ export interface ChardevOptions {
   gpiomon?: string;
   gpioset?: string;
   gpioget?: string;
+  gpiodetect?: string;
+  /** Where the character devices are (tests); default /dev. */
+  devRoot?: string;
 }
 
 /**
@@ -83,12 +120,15 @@ export class ChardevGpioDriver implements GpioDriver {
 
   static async open(opts: ChardevOptions): Promise<ChardevGpioDriver> {
     const key = opts.configKey ?? 'board.gpio_driver';
-    const chip = opts.chip ?? 'gpiochip0';
     const ver = await run(opts.gpiomon ?? 'gpiomon', ['--version']);
     if (!ver.ok) throw new DeviceUnavailableError('gpiomon', key, `libgpiod tools not usable (Debian package gpiod): ${ver.err.trim()}`);
     const major = /v?2\.\d/.test(ver.out.split('\n')[0]) ? 2 : 1;
-    if (!opts.gpiomon && !existsSync(`/dev/${chip}`)) {
-      throw new DeviceUnavailableError(`/dev/${chip}`, 'board.gpio_chip', 'no such GPIO character device');
+    const detect = await run(opts.gpiodetect ?? 'gpiodetect', []);
+    const chip = chooseChardevChip(detect.ok ? parseGpiodetect(detect.out) : [], opts.chip);
+    // Tests that replace the tools and give no devRoot have no device to check.
+    const devRoot = opts.devRoot ?? '/dev';
+    if ((opts.devRoot !== undefined || !opts.gpiomon) && !existsSync(join(devRoot, chip))) {
+      throw new DeviceUnavailableError(join(devRoot, chip), 'board.gpio_chip', 'no such GPIO character device');
     }
     opts.log.info({ chip, libgpiod: major }, 'GPIO via character device (libgpiod tools)');
     return new ChardevGpioDriver(opts, chip, major);

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { DeviceUnavailableError, importOptional, type HalLog } from '../errors.js';
-import type { GpioDriver, GpioEdge, GpioInput, GpioOutput } from '../gpio.js';
+import { RPI_SOC_GPIO_LABELS, type GpioDriver, type GpioEdge, type GpioInput, type GpioOutput } from '../gpio.js';
 
 export interface SysfsChip {
   name: string;
@@ -11,8 +11,6 @@ export interface SysfsChip {
   label: string;
 }
 
-/** Labels of the SoC's own GPIO controller: BCM numbers are offsets on this chip (not the expander's). */
-const SOC_GPIO_LABELS = ['pinctrl-bcm2711', 'pinctrl-bcm2835', 'pinctrl-bcm2712', 'pinctrl-rp1'];
 
 export function listSysfsChips(sysfsRoot = '/sys/class/gpio'): SysfsChip[] {
   if (!existsSync(sysfsRoot)) return [];
@@ -42,7 +40,7 @@ export function findBcmChip(chips: SysfsChip[], wanted?: string): SysfsChip | un
     const c = chips.find((x) => x.name === wanted || x.label === wanted);
     if (c) return c;
   }
-  for (const label of SOC_GPIO_LABELS) {
+  for (const label of RPI_SOC_GPIO_LABELS) {
     const c = chips.find((x) => x.label === label);
     if (c) return c;
   }

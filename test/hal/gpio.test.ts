@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock, systemClock } from '../../hal/clock.js';
 import { DeviceUnavailableError, silentLog } from '../../hal/errors.js';
 import { findBcmChip, listSysfsChips, sysfsNumber } from '../../hal/drivers/gpio-sysfs.js';
-import { ChardevGpioDriver, KernelTimeMapper, parseGpiomonLine } from '../../hal/drivers/gpio-chardev.js';
+import { ChardevGpioDriver, KernelTimeMapper, chooseChardevChip, parseGpiodetect, parseGpiomonLine } from '../../hal/drivers/gpio-chardev.js';
 import { openGpioDriver } from '../../hal/drivers/gpio-auto.js';
 
 /** A /sys/class/gpio tree as the kernel lays it out, with the chips of one Raspberry Pi model. */
@@ -155,5 +155,65 @@ describe('character-device driver plumbing (mocked GPIO: no chip here, gpiomon r
     for (let i = 0; i < 200_000 && !(existsSync(setFile) && readFileSync(setFile, 'utf8').split('\n').length >= 4); i++) await new Promise((r) => setImmediate(r));
     expect(readFileSync(setFile, 'utf8').split('\n').slice(0, 3)).toEqual(['start -i -c gpiochip0 22=1', 'set 22=0', 'set 22=1']);
     await drv.close();
+  });
+});
+
+/** gpiodetect output captured on a Pi 5 with an early Bookworm kernel (RP1 at gpiochip4) and on a Pi 4. */
+const PI5_EARLY = 'gpiochip0 [gpio-brcmstb@107d508500] (32 lines)\ngpiochip1 [gpio-brcmstb@107d508520] (4 lines)\n' +
+  'gpiochip2 [gpio-brcmstb@107d517c00] (17 lines)\ngpiochip3 [gpio-brcmstb@107d517c20] (6 lines)\ngpiochip4 [pinctrl-rp1] (54 lines)\n';
+const PI4 = 'gpiochip0 [pinctrl-bcm2711] (58 lines)\ngpiochip1 [raspberrypi-exp-gpio] (8 lines)\n';
+
+/** Scripts standing in for the libgpiod tools (v1.6 output), and a /dev with the given character devices. */
+function fakeGpiod(detectOut: string, devices: string[]): { tools: Record<string, string>; devRoot: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'ata-gpiod-auto-'));
+  const devRoot = join(dir, 'dev');
+  mkdirSync(devRoot);
+  for (const d of devices) writeFileSync(join(devRoot, d), '');
+  const tools: Record<string, string> = {
+    gpiomon: '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "gpiomon (libgpiod) v1.6.3"; exit 0; fi\nsleep 5\n',
+    gpioget: '#!/bin/sh\necho 1\n',
+    gpioset: '#!/bin/sh\nsleep 5\n',
+    gpiodetect: `#!/bin/sh\nprintf '${detectOut.replace(/\n/g, '\\n')}'\n`,
+  };
+  for (const [name, body] of Object.entries(tools)) {
+    const f = join(dir, name);
+    writeFileSync(f, body);
+    chmodSync(f, 0o755);
+    tools[name] = f;
+  }
+  return { tools, devRoot };
+}
+
+describe('character-device chip and the auto choice (mocked GPIO: no chip here, tools replaced by scripts)', () => {
+  it('gpiodetect output: the SoC chip is found by label, not assumed to be gpiochip0', () => {
+    expect(parseGpiodetect(PI5_EARLY).map((c) => c.name)).toEqual(['gpiochip0', 'gpiochip1', 'gpiochip2', 'gpiochip3', 'gpiochip4']);
+    expect(chooseChardevChip(parseGpiodetect(PI5_EARLY), 'gpiochip0')).toBe('gpiochip4');
+    expect(chooseChardevChip(parseGpiodetect(PI4), undefined)).toBe('gpiochip0');
+    expect(chooseChardevChip(parseGpiodetect(PI5_EARLY), 'gpiochip2')).toBe('gpiochip2'); // named in board.gpio_chip
+    expect(chooseChardevChip(parseGpiodetect('garbage\n[x] (1 lines)\n'), undefined)).toBe('gpiochip0');
+  });
+
+  it('auto picks the character device when the tools work, on the chip gpiodetect labels as the SoC (Pi 5, early kernel)', async () => {
+    const { tools, devRoot } = fakeGpiod(PI5_EARLY, ['gpiochip0', 'gpiochip4']);
+    const drv = await openGpioDriver('auto', { clock: new FakeClock(), log: silentLog, devRoot, tools, sysfsRoot: join(devRoot, 'none') });
+    expect(drv.kind).toBe('chardev');
+    expect((drv as ChardevGpioDriver).chip).toBe('gpiochip4');
+    await drv.close();
+  });
+
+  it('auto falls back to sysfs (onoff) when the libgpiod tools cannot run, on the renumbered chip', async () => {
+    const { devRoot } = fakeGpiod(PI4, ['gpiochip0']);
+    const sysfsRoot = sysfsTree([{ base: 512, ngpio: 58, label: 'pinctrl-bcm2711' }]);
+    const drv = await openGpioDriver('auto', { clock: new FakeClock(), log: silentLog, devRoot, sysfsRoot, tools: { gpiomon: join(devRoot, 'no-such-gpiomon') } });
+    expect(drv.kind).toBe('sysfs');
+    await drv.close();
+  });
+
+  it('a chip gpiodetect names but /dev lacks is a DeviceUnavailableError naming board.gpio_chip', async () => {
+    const { tools, devRoot } = fakeGpiod(PI5_EARLY, ['gpiochip0']);
+    const err = await openGpioDriver('chardev', { clock: new FakeClock(), log: silentLog, devRoot, tools }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceUnavailableError);
+    expect((err as DeviceUnavailableError).configKey).toBe('board.gpio_chip');
+    expect((err as Error).message).toContain('gpiochip4');
   });
 });
