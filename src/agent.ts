@@ -21,6 +21,7 @@ import {
 } from './agent-contract.js';
 import type { AtaConfig, LineConfig } from './config/schema.js';
 import type { Logger } from './log.js';
+import { CallLayer as LineCallLayer } from './call/call-layer.js';
 import { CallLog } from './call-log.js';
 import { buildFxsPort } from './line-assembly.js';
 import { generateDtmf } from './media/dtmf-generator.js';
@@ -53,16 +54,21 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
   const ports: FxsPort[] = [];
   const detectors: HookDetector[] = [];
   let sip: SipStack | undefined;
+  // Calls join the lines (built first, they need a call side) to the SIP stack (opened after the lines).
+  const callLayer = new LineCallLayer({ clock, random, log: deps.log, media: config.media, userAgent: config.sip.user_agent });
   try {
     for (const lineCfg of config.line) {
       const hw = board.lines[lineCfg.id];
       if (!hw) throw new NotSupportedError('line', `[[line]] id ${lineCfg.id}: the ${board.type} board has lines 0-${board.lines.length - 1}`);
-      const { port, detector } = buildFxsPort(lineCfg, hw, { clock, log: deps.log.child({ component: 'phone', line: lineCfg.id }), calls });
+      const { port, detector } = buildFxsPort(lineCfg, hw, { clock, log: deps.log.child({ component: 'phone', line: lineCfg.id }), calls, callSide: callLayer });
+      callLayer.addLine(port);
       ports.push(port);
       detectors.push(detector);
     }
     for (const hw of board.lines) await hw.audio.start();
     sip = await SipStack.open({ config, clock, random, log: deps.log, trace: deps.trace });
+    callLayer.attach(sip);
+    sip.setCallLayer(callLayer);
     sip.start();
   } catch (err) {
     for (const d of detectors) d.close();
@@ -165,6 +171,8 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
       stopped ??= (async () => {
         log.info({ reason }, 'agent stopping');
         for (const p of ports) if (p.controller.state !== 'idle') p.controller.onHook();
+        // INTERFACES.md: SIGTERM ends calls with BYE; give the far ends a moment to answer them.
+        await callLayer.drain(2000);
         await stack.stop();
         for (const d of detectors) d.close();
         await board.close();

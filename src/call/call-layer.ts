@@ -1,0 +1,423 @@
+/**
+ * The piece that joins the SIP stack to the analog lines: it is the stack's call layer (INVITEs, BYEs and ACKs
+ * come here) and every line's call side (the line controller places, answers and hangs up through it). One call
+ * per line at a time; a line that is not idle and on hook answers a new INVITE with 486 Busy Here.
+ *
+ * Routing, as an adapter without a dial-plan server does it:
+ * - out: a speed-dial URI as it is; digits of the form a*b*c*d[*port] straight to that IPv4 address; other digits
+ *   to sip:DIGITS@domain of the line's account (through its outbound proxy, with its digest credentials).
+ * - in: the account whose user is the Request-URI's user picks the line, else the first line without an account,
+ *   else line 0. An account with accept_from = "proxy" takes calls only from its registrar or outbound proxy.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { Clock, Random } from '../../hal/clock.js';
+import type { AccountConfig, MediaConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { FxsPort } from '../phone/fxs-port.js';
+import { dialogKeyOfRequest } from '../sip/dialog.js';
+import { SipCredentials } from '../sip/digest.js';
+import { formatNameAddr, quoteString } from '../sip/header-values.js';
+import type { SipRequest, SipUri } from '../sip/message.js';
+import { buildResponse } from '../sip/serializer.js';
+import type { InviteServerTransaction, ServerTransaction } from '../sip/server-transaction.js';
+import type { TransactionLayer } from '../sip/transaction-layer.js';
+import type { Peer } from '../sip/transport.js';
+import { parseUri } from '../sip/uri.js';
+import { CallMedia } from './call-media.js';
+import { callerIdentity } from './caller-identity.js';
+import { InviteSession, type CallEnd, type SessionBase } from './invite-session.js';
+
+/** What the call layer needs from the SIP stack. */
+export interface SignallingHost {
+  readonly transactions: TransactionLayer;
+  /** Our address for Contact and SDP (the learned public one when there is one). */
+  readonly contact: { host: string; port: number };
+  readonly accounts: ReadonlyArray<{ config: AccountConfig }>;
+}
+
+export interface CallLayerOptions {
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  media: MediaConfig;
+  userAgent: string;
+}
+
+/** One line's call: the signalling and the media, either of which may not exist yet. */
+interface LineCall {
+  port: FxsPort;
+  session: InviteSession | null;
+  media: CallMedia | null;
+  /** The phone hung up while the media was still being set up. */
+  abandoned: boolean;
+}
+
+const IP_DIALING = /^(\d{1,3})\*(\d{1,3})\*(\d{1,3})\*(\d{1,3})(?:\*(\d{1,5}))?$/;
+
+export class CallLayer {
+  private host: SignallingHost | null = null;
+  private readonly ports = new Map<number, FxsPort>();
+  private readonly calls = new Map<number, LineCall>();
+  private readonly trusted = new Map<string, Promise<string[]>>();
+  private readonly log: Logger;
+  /** BYEs still waiting for their answer; shutdown waits for them so calls end properly. */
+  private readonly byes = new Set<Promise<void>>();
+
+  constructor(private readonly o: CallLayerOptions) {
+    this.log = o.log.child({ component: 'call' });
+  }
+
+  /** The stack, once it is open (lines are built before it). */
+  attach(host: SignallingHost): void {
+    this.host = host;
+  }
+
+  addLine(port: FxsPort): void {
+    this.ports.set(port.id, port);
+  }
+
+  // --- the line's call side ----------------------------------------------------------------------------------
+
+  placeCall(port: FxsPort, target: { digits: string; uri?: string }): void {
+    void this.dial(port, target).catch((err) => {
+      this.log.error({ line: port.id, err: err instanceof Error ? err.message : String(err) }, 'call could not be placed');
+      this.drop(port.id);
+      port.controller.callFailed('congestion');
+    });
+  }
+
+  answerCall(port: FxsPort): void {
+    const call = this.calls.get(port.id);
+    if (!call?.session || !call.media || !call.media.answerSdp) return;
+    call.session.accept(call.media.answerSdp);
+    call.media.connect(port);
+    if (port.controller.call) port.controller.call.codec = call.media.codec;
+    this.log.info({ line: port.id, codec: call.media.codec }, 'call answered');
+  }
+
+  hangUp(port: FxsPort, reason: 'on-hook' | 'timeout'): void {
+    const call = this.calls.get(port.id);
+    if (!call) return;
+    this.log.info({ line: port.id, reason }, 'hanging up');
+    call.abandoned = true;
+    call.session?.hangUp();
+    this.track(call.session);
+    this.drop(port.id);
+  }
+
+  /** Waits (at most `ms`) for the BYEs sent so far to be answered: the agent stops only after that. */
+  async drain(ms: number): Promise<void> {
+    if (this.byes.size === 0) return;
+    let timer;
+    const timeout = new Promise<void>((r) => (timer = this.o.clock.setTimeout(r, ms)));
+    await Promise.race([Promise.all([...this.byes]), timeout]);
+    this.o.clock.clearTimeout(timer);
+  }
+
+  private track(session: InviteSession | null): void {
+    const bye = session?.byeSettled;
+    if (!bye) return;
+    this.byes.add(bye);
+    void bye.then(() => this.byes.delete(bye));
+  }
+
+  // --- the stack's call layer --------------------------------------------------------------------------------
+
+  onRequest(req: SipRequest, st: ServerTransaction, source: Peer): void {
+    const inDialog = req.parsed.to.params.get('tag') != null;
+    if (req.method === 'INVITE' && !inDialog) {
+      void this.incoming(req, st as InviteServerTransaction, source).catch((err) => {
+        this.log.error({ err: err instanceof Error ? err.stack : String(err) }, 'incoming call failed');
+        st.respond(buildResponse(req, 500, undefined, [['User-Agent', this.o.userAgent]], { toTag: 'error' }));
+      });
+      return;
+    }
+    const call = this.callOfDialog(req);
+    if (!call?.session) {
+      st.respond(buildResponse(req, 481, undefined, [['User-Agent', this.o.userAgent]]));
+      return;
+    }
+    if (req.method === 'BYE') {
+      call.session.remoteBye(req, st);
+      return;
+    }
+    if (req.method === 'INVITE') {
+      this.reinvite(call, req, st);
+      return;
+    }
+    st.respond(buildResponse(req, 501, undefined, [['User-Agent', this.o.userAgent]]));
+  }
+
+  onAck(req: SipRequest): void {
+    this.callOfDialog(req)?.session?.ackReceived(req);
+  }
+
+  hasDialog(req: SipRequest): boolean {
+    return this.callOfDialog(req) !== undefined;
+  }
+
+  hasInviteForCancel(req: SipRequest): boolean {
+    for (const c of this.calls.values()) if (c.session?.direction === 'in' && c.session.callId === req.parsed.callId) return true;
+    return false;
+  }
+
+  // --- outgoing ----------------------------------------------------------------------------------------------
+
+  private async dial(port: FxsPort, target: { digits: string; uri?: string }): Promise<void> {
+    const host = this.requireHost();
+    const account = this.accountOf(port.id);
+    const requestUri = this.targetUri(target, account);
+    if (!requestUri) {
+      this.log.warn({ line: port.id, digits: target.digits }, 'no route: the line has no account; dial a speed-dial code or an IP address (a*b*c*d)');
+      port.controller.callFailed('congestion');
+      return;
+    }
+    const call: LineCall = { port, session: null, media: null, abandoned: false };
+    this.calls.set(port.id, call);
+    const media = await CallMedia.forOffer(this.mediaOptions(port.id));
+    call.media = media;
+    if (call.abandoned) {
+      await media.close();
+      return;
+    }
+    const contactUser = account?.user ?? 'pi-ata';
+    const from = account
+      ? `${account.display_name ? quoteString(account.display_name) + ' ' : ''}<sip:${account.user}@${account.domain}>`
+      : `<sip:${contactUser}@${bracket(host.contact.host)}>`;
+    const log = this.log.child({ line: port.id });
+    log.info({ to: requestUri, codecs: this.o.media.codecs }, 'placing call');
+    call.session = InviteSession.call({
+      ...this.sessionBase(port.id, contactUser, {
+        ringing: () => port.controller.callRinging(),
+        answered: (sdp) => void this.outgoingAnswered(call, sdp),
+        ended: (how) => this.outgoingEnded(call, how),
+      }),
+      requestUri,
+      from,
+      to: formatNameAddr({ uri: parseUri(requestUri), params: new Map() }),
+      ...(account?.outbound_proxy ? { route: `<${withLr(account.outbound_proxy)}>` } : {}),
+      ...(account ? { credentials: new SipCredentials(account.auth_user, account.password) } : {}),
+      sdpOffer: media.offerSdp(),
+    });
+  }
+
+  private async outgoingAnswered(call: LineCall, sdp: string): Promise<void> {
+    const media = call.media;
+    if (!media || this.calls.get(call.port.id) !== call) return;
+    try {
+      await media.useAnswer(sdp);
+    } catch (err) {
+      this.log.warn({ line: call.port.id, err: err instanceof Error ? err.message : String(err) }, 'answer SDP unusable: hanging up');
+      call.session?.hangUp();
+      this.drop(call.port.id);
+      call.port.controller.callFailed('congestion');
+      return;
+    }
+    if (this.calls.get(call.port.id) !== call) return;
+    media.connect(call.port);
+    this.log.info({ line: call.port.id, codec: media.codec, remote: `${media.negotiated?.remoteAddress}:${media.negotiated?.remotePort}` }, 'call connected');
+    call.port.controller.callAnswered(media.codec);
+  }
+
+  private outgoingEnded(call: LineCall, how: CallEnd): void {
+    this.log.info({ line: call.port.id, ...how }, 'call ended');
+    if (this.calls.get(call.port.id) !== call) return; // we hung up: the line has moved on
+    this.drop(call.port.id);
+    const c = call.port.controller;
+    if (how.kind === 'remote-bye' || how.kind === 'no-ack') c.remoteHangUp();
+    else if (how.kind === 'rejected' && (how.status === 486 || how.status === 600)) c.callFailed('busy');
+    else c.callFailed('congestion');
+  }
+
+  private targetUri(target: { digits: string; uri?: string }, account: AccountConfig | undefined): string | null {
+    if (target.uri) return target.uri;
+    const ip = IP_DIALING.exec(target.digits);
+    if (ip && ip.slice(1, 5).every((o) => Number(o) <= 255)) return `sip:${ip.slice(1, 5).map(Number).join('.')}${ip[5] ? `:${Number(ip[5])}` : ''}`;
+    if (!account) return null;
+    return `sip:${target.digits.replace(/#/g, '%23')}@${account.domain}`;
+  }
+
+  // --- incoming ----------------------------------------------------------------------------------------------
+
+  private async incoming(req: SipRequest, st: InviteServerTransaction, source: Peer): Promise<void> {
+    const lineId = this.lineFor(req);
+    const port = lineId === undefined ? undefined : this.ports.get(lineId);
+    const reply = (status: number, headers: Array<[string, string]> = []): void => {
+      st.respond(buildResponse(req, status, undefined, [['User-Agent', this.o.userAgent], ...headers], { toTag: 'x' + Math.floor(this.o.random() * 1e9).toString(36) }));
+    };
+    if (!port) {
+      reply(404);
+      return;
+    }
+    const account = this.accountOf(port.id);
+    if (account && account.accept_from === 'proxy' && !(await this.fromProxy(account, source.host))) {
+      this.log.warn({ line: port.id, peer: `${source.host}:${source.port}` }, 'INVITE not from our registrar/proxy refused (accept_from = "proxy")');
+      reply(403);
+      return;
+    }
+    const c = port.controller;
+    if (this.calls.has(port.id) || c.state !== 'idle' || c.hook !== 'on') {
+      this.log.info({ line: port.id, state: c.state, hook: c.hook }, 'incoming call: line busy');
+      reply(486);
+      return;
+    }
+    if (req.body.length === 0) {
+      // An INVITE without an offer wants ours in the 200 and its answer in the ACK; not supported yet.
+      reply(488, [['Warning', `399 pi-ata "an INVITE without SDP offer is not supported"`]]);
+      return;
+    }
+    const call: LineCall = { port, session: null, media: null, abandoned: false };
+    this.calls.set(port.id, call);
+    const contactUser = account?.user ?? 'pi-ata';
+    const session = InviteSession.answerable(
+      this.sessionBase(port.id, contactUser, {
+        ringing: () => undefined,
+        answered: () => this.log.info({ line: port.id }, 'ACK received: call confirmed'),
+        ended: (how) => this.incomingEnded(call, how),
+      }),
+      req,
+      st,
+    );
+    call.session = session;
+    try {
+      const { media } = await CallMedia.forAnswer(this.mediaOptions(port.id), req.body);
+      call.media = media;
+    } catch (err) {
+      this.log.warn({ line: port.id, err: err instanceof Error ? err.message : String(err) }, 'incoming offer refused');
+      this.drop(port.id);
+      session.reject(488);
+      return;
+    }
+    if (session.state !== 'offered') {
+      this.drop(port.id); // cancelled while the stream was being set up
+      return;
+    }
+    const who = callerIdentity(req);
+    this.log.info({ line: port.id, from: who.remote, number: who.number, name: who.name, alert_info: who.alertInfo }, 'incoming call');
+    if (!c.incomingCall(who)) {
+      this.drop(port.id);
+      session.reject(486);
+      return;
+    }
+    session.ring();
+  }
+
+  private incomingEnded(call: LineCall, how: CallEnd): void {
+    this.log.info({ line: call.port.id, ...how }, 'call ended');
+    if (this.calls.get(call.port.id) !== call) return;
+    this.drop(call.port.id);
+    const c = call.port.controller;
+    if (c.state === 'ringing') c.incomingCallEnded();
+    else if (how.kind === 'remote-bye' || how.kind === 'no-ack') c.remoteHangUp();
+  }
+
+  private reinvite(call: LineCall, req: SipRequest, st: ServerTransaction): void {
+    const dialog = call.session?.dialog;
+    if (!call.media || !dialog || call.session?.state !== 'confirmed') {
+      st.respond(buildResponse(req, 491, undefined, [['User-Agent', this.o.userAgent]]));
+      return;
+    }
+    if (!dialog.acceptRemoteSeq(req)) {
+      st.respond(buildResponse(req, 500, undefined, [['User-Agent', this.o.userAgent]]));
+      return;
+    }
+    try {
+      const sdp = call.media.reoffer(req.body);
+      dialog.updateTarget(req);
+      st.respond(buildResponse(req, 200, undefined, [['Contact', `<${this.contactUri(call.port.id)}>`], ['User-Agent', this.o.userAgent], ['Content-Type', 'application/sdp']], { body: sdp }));
+    } catch (err) {
+      this.log.warn({ line: call.port.id, err: err instanceof Error ? err.message : String(err) }, 're-INVITE refused');
+      st.respond(buildResponse(req, 488, undefined, [['User-Agent', this.o.userAgent]]));
+    }
+  }
+
+  private lineFor(req: SipRequest): number | undefined {
+    const user = req.uri.kind === 'sip' ? req.uri.user : undefined;
+    const accounts = this.host?.accounts ?? [];
+    const mine = accounts.find((a) => a.config.user === user);
+    if (mine) return mine.config.line;
+    const free = [...this.ports.keys()].sort((a, b) => a - b).find((id) => !accounts.some((a) => a.config.line === id));
+    return free ?? [...this.ports.keys()].sort((a, b) => a - b)[0];
+  }
+
+  private fromProxy(account: AccountConfig, peer: string): Promise<boolean> {
+    const key = `${account.registrar}|${account.outbound_proxy ?? ''}`;
+    let addrs = this.trusted.get(key);
+    if (!addrs) {
+      addrs = Promise.all([account.registrar, account.outbound_proxy].filter((u): u is string => !!u).map(addressesOf)).then((l) => l.flat());
+      this.trusted.set(key, addrs);
+    }
+    return addrs.then((list) => list.includes(peer));
+  }
+
+  // --- shared ------------------------------------------------------------------------------------------------
+
+  private sessionBase(lineId: number, contactUser: string, events: SessionBase['events']): SessionBase {
+    const log = this.log.child({ line: lineId });
+    return {
+      transactions: this.requireHost().transactions,
+      clock: this.o.clock,
+      random: this.o.random,
+      userAgent: this.o.userAgent,
+      contact: this.contactUri(lineId, contactUser),
+      events,
+      log: (msg, fields) => log.info(fields ?? {}, msg),
+    };
+  }
+
+  private contactUri(lineId: number, user = this.accountOf(lineId)?.user ?? 'pi-ata'): string {
+    const c = this.requireHost().contact;
+    return `sip:${user}@${bracket(c.host)}:${c.port}`;
+  }
+
+  private mediaOptions(lineId: number) {
+    const log = this.log.child({ line: lineId });
+    return { clock: this.o.clock, random: this.o.random, media: this.o.media, sdpAddress: this.requireHost().contact.host, log: (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg) };
+  }
+
+  private accountOf(lineId: number): AccountConfig | undefined {
+    return this.host?.accounts.find((a) => a.config.line === lineId)?.config;
+  }
+
+  private callOfDialog(req: SipRequest): LineCall | undefined {
+    const key = dialogKeyOfRequest(req);
+    for (const c of this.calls.values()) if (c.session?.dialog?.key === key) return c;
+    return undefined;
+  }
+
+  /** Forgets the line's call and releases its media. */
+  private drop(lineId: number): void {
+    const call = this.calls.get(lineId);
+    if (!call) return;
+    this.calls.delete(lineId);
+    const media = call.media;
+    call.media = null;
+    void media?.close().catch((err) => this.log.warn({ err: String(err) }, 'closing call media failed'));
+  }
+
+  private requireHost(): SignallingHost {
+    if (!this.host) throw new Error('call layer used before the SIP stack was attached');
+    return this.host;
+  }
+}
+
+function bracket(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function withLr(uri: string): string {
+  return /;lr\b/i.test(uri) ? uri : `${uri};lr`;
+}
+
+async function addressesOf(uriText: string): Promise<string[]> {
+  const u = parseUri(uriText);
+  if (u.kind !== 'sip') return [];
+  const host = (u as SipUri).host.replace(/^\[|\]$/g, '');
+  if (isIP(host)) return [host];
+  try {
+    return (await lookup(host, { all: true })).map((a) => a.address);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The media of one call: an RtpSession joined to the line's audio port. The port's capture clock paces both
+ * directions (one mouthpiece frame in -> one RTP frame out, one earpiece frame pulled from the jitter buffer), so
+ * RTP timing follows the sound card, or the sim board's FrameClock, never a timer of its own.
+ *
+ * It also does the SDP side of offer/answer (RFC 3264) for the stream it owns: the offer names the RTP port it has
+ * bound, the answer picks the codec the session was opened with. Digits keyed during the call travel as RFC 4733
+ * events when the far end agreed to telephone-event (and `[media] dtmf` asks for it), and events from the far end
+ * are played to the earpiece as real DTMF tones.
+ */
+import type { Clock, Random } from '../../hal/clock.js';
+import type { MediaConfig } from '../config/schema.js';
+import { DtmfDetector } from '../media/dtmf-detector.js';
+import { generateDtmf } from '../media/dtmf-generator.js';
+import { RtpSession, type G711Codec, type RtpSessionStats } from '../media/rtp-session.js';
+import { answerOffer, buildOffer, parseSdp, readAnswer, serializeSdp, type LocalMedia, type NegotiatedMedia, type SdpSession } from '../sip/sdp.js';
+import type { FxsPort } from '../phone/fxs-port.js';
+
+export type CallMediaState = 'reserved' | 'flowing' | 'closed';
+
+export interface CallMediaOptions {
+  clock: Clock;
+  random: Random;
+  media: MediaConfig;
+  /** The address the far end should send RTP to (c= line): our Contact host. */
+  sdpAddress: string;
+  log(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** Where RTCP goes before the answer tells us the far end: the discard port of the unspecified address. */
+const NOWHERE_PORT = 9;
+const AUDIO_FRAME = 160;
+
+export class CallMedia {
+  state: CallMediaState = 'reserved';
+  negotiated: NegotiatedMedia | null = null;
+  /** Our answer to the far end's offer (calls we answer). */
+  answerSdp: string | null = null;
+  private offer: SdpSession | null = null;
+  private port: FxsPort | null = null;
+  private readonly dtmf = new DtmfDetector();
+  // Re-framing between the port's 20 ms frames and the RTP ptime (a no-op copy when they are equal).
+  private readonly txFrame: Int16Array;
+  private txFill = 0;
+  private readonly rxFrame: Int16Array;
+  private rxPos: number;
+  private rxHeard = false;
+  private readonly sessionId: string;
+  private version = 1;
+
+  private constructor(
+    private readonly o: CallMediaOptions,
+    private session: RtpSession,
+  ) {
+    const samples = (o.media.ptime * 8000) / 1000;
+    this.txFrame = new Int16Array(samples);
+    this.rxFrame = new Int16Array(samples);
+    this.rxPos = samples;
+    this.sessionId = String(Math.floor(o.random() * 1e9) + 1);
+    this.dtmf.onDigit((d) => this.keyed(d));
+    this.listen();
+  }
+
+  /** For a call we place: binds the RTP port the offer will name; the far end is unknown until the answer. */
+  static async forOffer(o: CallMediaOptions): Promise<CallMedia> {
+    const v6 = o.sdpAddress.includes(':');
+    const session = await RtpSession.open(sessionOptions(o, {
+      codec: o.media.codecs[0],
+      payloadType: o.media.codecs[0] === 'PCMU' ? 0 : 8,
+      ...(o.media.dtmf === 'rfc4733' ? { telephoneEvent: o.media.dtmf_payload_type } : {}),
+      remoteAddress: v6 ? '::' : '0.0.0.0',
+      remotePort: NOWHERE_PORT,
+      remoteRtcpPort: NOWHERE_PORT,
+      direction: 'sendrecv',
+      held: false,
+    }));
+    return new CallMedia(o, session);
+  }
+
+  /** For a call we answer: negotiates the far end's offer and binds a stream for what was agreed. Throws SdpParseError/SdpNegotiationError. */
+  static async forAnswer(o: CallMediaOptions, offerSdp: string): Promise<{ media: CallMedia; answerSdp: string }> {
+    const offer = parseSdp(offerSdp);
+    const probe = answerOffer(offer, localMedia(o, 0, 1, '0')).media;
+    const session = await RtpSession.open(sessionOptions(o, probe));
+    const media = new CallMedia(o, session);
+    const { answer, media: agreed } = answerOffer(offer, localMedia(o, session.localPort, media.version, media.sessionId));
+    media.negotiated = agreed;
+    media.answerSdp = serializeSdp(answer);
+    return { media, answerSdp: media.answerSdp };
+  }
+
+  get codec(): G711Codec | null {
+    return this.negotiated?.codec ?? null;
+  }
+
+  /** Our SDP offer for the bound port. */
+  offerSdp(): string {
+    this.offer = buildOffer(localMedia(this.o, this.session.localPort, this.version, this.sessionId));
+    return serializeSdp(this.offer);
+  }
+
+  /**
+   * The far end's answer: sends to where it says, and re-opens the stream on the same port when it chose another
+   * codec or event payload type than the one the stream was opened with. Throws on an unusable answer.
+   */
+  async useAnswer(answerSdp: string): Promise<NegotiatedMedia> {
+    if (!this.offer) throw new Error('useAnswer before offerSdp');
+    const agreed = readAnswer(this.offer, parseSdp(answerSdp));
+    this.negotiated = agreed;
+    const wantTe = this.o.media.dtmf === 'rfc4733' ? this.o.media.dtmf_payload_type : undefined;
+    const same = agreed.codec === this.o.media.codecs[0] && agreed.payloadType === (agreed.codec === 'PCMU' ? 0 : 8) && (agreed.telephoneEvent === undefined || agreed.telephoneEvent === wantTe);
+    if (same) {
+      this.session.setRemote(agreed.remoteAddress, agreed.remotePort, agreed.remoteRtcpPort);
+    } else {
+      const port = this.session.localPort;
+      await this.session.close();
+      this.session = await RtpSession.open(sessionOptions({ ...this.o, media: { ...this.o.media, rtp_ports: { min: port, max: port + 1 } } }, agreed));
+      this.listen();
+    }
+    return agreed;
+  }
+
+  /** A re-INVITE's offer (same stream, maybe moved or on hold): our answer, and the stream follows the far end. */
+  reoffer(offerSdp: string): string {
+    const { answer, media } = answerOffer(parseSdp(offerSdp), localMedia(this.o, this.session.localPort, ++this.version, this.sessionId));
+    this.session.setRemote(media.remoteAddress, media.remotePort, media.remoteRtcpPort);
+    this.negotiated = media;
+    return serializeSdp(answer);
+  }
+
+  /** Joins the stream to the line: from now on the port's frames go out and the jitter buffer feeds the earpiece. */
+  connect(port: FxsPort): void {
+    if (this.state !== 'reserved') return;
+    this.state = 'flowing';
+    this.port = port;
+    port.connectAudio(this.mouthpiece, this.earpiece);
+  }
+
+  stats(): RtpSessionStats {
+    return this.session.stats();
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.port) this.port.connectAudio(null, null);
+    this.port = null;
+    this.state = 'closed';
+    const stats = this.session.stats();
+    this.o.log('call media closed', { sent: stats.packetsSent, received: stats.packetsReceived, lost: stats.lost, jitter_ms: Math.round(stats.jitterMs * 10) / 10, events_sent: stats.eventsSent, events_received: stats.eventsReceived });
+    await this.session.close();
+  }
+
+  private listen(): void {
+    this.session.onDtmf((digit) => {
+      this.o.log('DTMF from the far end', { digit });
+      this.port?.earpiece.playSignal(generateDtmf(digit, { onMs: 100, offMs: 0 }));
+    });
+  }
+
+  private keyed(digit: string): void {
+    const te = this.negotiated?.telephoneEvent;
+    if (this.o.media.dtmf !== 'rfc4733' || te === undefined) return; // in-band: the tone is in the audio already
+    this.o.log('DTMF to the far end (RFC 4733)', { digit });
+    this.session.sendDtmf(digit);
+  }
+
+  // Bound once: these run every 20 ms.
+  private readonly mouthpiece = (pcm: Int16Array): void => {
+    this.dtmf.process(pcm);
+    const frame = this.txFrame;
+    if (frame.length === AUDIO_FRAME) {
+      this.session.sendFrame(pcm);
+      return;
+    }
+    let i = 0;
+    while (i < pcm.length) {
+      const n = Math.min(frame.length - this.txFill, pcm.length - i);
+      frame.set(pcm.subarray(i, i + n), this.txFill);
+      this.txFill += n;
+      i += n;
+      if (this.txFill === frame.length) {
+        this.txFill = 0;
+        this.session.sendFrame(frame);
+      }
+    }
+  };
+
+  private readonly earpiece = (out: Int16Array): boolean => {
+    const frame = this.rxFrame;
+    if (frame.length === AUDIO_FRAME) return this.session.readFrame(out) !== 'silence';
+    let heard = false;
+    let i = 0;
+    while (i < out.length) {
+      if (this.rxPos === frame.length) {
+        this.rxHeard = this.session.readFrame(frame) !== 'silence';
+        this.rxPos = 0;
+      }
+      const n = Math.min(frame.length - this.rxPos, out.length - i);
+      out.set(frame.subarray(this.rxPos, this.rxPos + n), i);
+      this.rxPos += n;
+      i += n;
+      heard ||= this.rxHeard;
+    }
+    return heard;
+  };
+}
+
+function localMedia(o: CallMediaOptions, port: number, version: number, sessionId: string): LocalMedia {
+  return {
+    address: o.sdpAddress,
+    port,
+    codecs: [...o.media.codecs],
+    ...(o.media.dtmf === 'rfc4733' ? { telephoneEvent: o.media.dtmf_payload_type } : {}),
+    ptime: o.media.ptime,
+    direction: 'sendrecv',
+    sessionId,
+    sessionVersion: version,
+    username: 'pi-ata',
+  };
+}
+
+function sessionOptions(o: CallMediaOptions, m: NegotiatedMedia): Parameters<typeof RtpSession.open>[0] {
+  return {
+    clock: o.clock,
+    random: o.random,
+    ports: o.media.rtp_ports,
+    remoteAddress: m.remoteAddress,
+    remotePort: m.remotePort,
+    ...(m.remoteRtcpPort !== undefined ? { remoteRtcpPort: m.remoteRtcpPort } : {}),
+    codec: m.codec,
+    payloadType: m.payloadType,
+    ...(m.telephoneEvent !== undefined ? { telephoneEventPayloadType: m.telephoneEvent } : {}),
+    ptimeMs: o.media.ptime,
+    jitter: { minMs: o.media.jitter_ms.min, maxMs: o.media.jitter_ms.max },
+  };
+}
