@@ -9,6 +9,9 @@
  *   break > flashMax                     hang-up, reported as soon as flashMax has passed, not when lifted again
  * Where the flash window overlaps the pulse window (North America: flash from 100 ms, pulses to 200 ms), pulses
  * win: the usable flash range starts after the pulse maximum, as on commercial adapters.
+ * Where it is the other way round (Europe: flash from 70 ms, but a 9 pps dial with a 67 % break sends 74 ms
+ * breaks), a break up to slowPulseBreakMaxMs is a pulse if another pulse follows within interDigitMs, and a flash
+ * if it stands alone; the flash is then reported once that make has lasted interDigitMs.
  */
 import type { Clock, TimerHandle } from '../../hal/clock.js';
 import { type PulseDigitMap, pulsesToDigit } from './pulse-digit-map.js';
@@ -29,6 +32,11 @@ export interface HookTiming {
   pulseBreakMaxMs: number;
   /** A make (off-hook) at least this long ends the digit being dialled. */
   interDigitMs: number;
+  /**
+   * Longest break still taken as a pulse of a slow dial when another pulse follows it; a lone break between
+   * pulseBreakMaxMs and this is a flash. Equal to pulseBreakMaxMs where the flash window starts above the pulses.
+   */
+  slowPulseBreakMaxMs: number;
 }
 
 export type HookPreset = 'na' | 'eu';
@@ -41,17 +49,19 @@ export const HOOK_TIMING_NA: Readonly<HookTiming> = {
   pulseBreakMinMs: 15,
   pulseBreakMaxMs: 200,
   interDigitMs: 300,
+  slowPulseBreakMaxMs: 200,
 };
 
 /**
- * European (TBR 21 style) flash of 70-125 ms. Pulses must then stay below the flash window: breaks up to 69 ms
- * (nominal 60-67 ms) count as pulses.
+ * European (TBR 21 style) flash of 70-125 ms. Breaks up to 69 ms (nominal 60-67 ms) are always pulses; breaks up to
+ * 100 ms (slow or worn dials, +20 % on a 67 % break is 80 ms) are pulses when another pulse follows.
  */
 export const HOOK_TIMING_EU: Readonly<HookTiming> = {
   ...HOOK_TIMING_NA,
   flashMinMs: 70,
   flashMaxMs: 125,
   pulseBreakMaxMs: 69,
+  slowPulseBreakMaxMs: 100,
 };
 
 export interface HookDetectorOptions extends Partial<HookTiming> {
@@ -87,6 +97,8 @@ export class HookDetector {
   private breakStart = 0;
   private makeStart = 0;
   private pulses = 0;
+  /** Length of the first break of the digit being dialled when it was too long for a sure pulse (else null). */
+  private maybeFlashMs: number | null = null;
   private decisionTimer: TimerHandle | undefined;
 
   constructor(private readonly clock: Clock, opts: HookDetectorOptions = {}) {
@@ -102,6 +114,10 @@ export class HookDetector {
     if (t.pulseBreakMinMs > t.pulseBreakMaxMs) throw new HookTimingError('pulseBreakMinMs', 'pulseBreakMinMs exceeds pulseBreakMaxMs');
     if (t.flashMinMs > t.flashMaxMs) throw new HookTimingError('flashMinMs', 'flashMinMs exceeds flashMaxMs');
     if (t.flashMaxMs <= t.pulseBreakMaxMs) throw new HookTimingError('flashMaxMs', 'flashMaxMs must exceed pulseBreakMaxMs');
+    // Moving pulseBreakMaxMs alone moves the slow-pulse limit with it (the preset's margin above it is kept).
+    if (opts.slowPulseBreakMaxMs === undefined) t.slowPulseBreakMaxMs = t.pulseBreakMaxMs + (base.slowPulseBreakMaxMs - base.pulseBreakMaxMs);
+    if (t.slowPulseBreakMaxMs < t.pulseBreakMaxMs) throw new HookTimingError('slowPulseBreakMaxMs', 'slowPulseBreakMaxMs is below pulseBreakMaxMs');
+    if (t.slowPulseBreakMaxMs >= t.flashMaxMs) throw new HookTimingError('slowPulseBreakMaxMs', 'slowPulseBreakMaxMs must be below flashMaxMs');
     this.timing = t;
     this.pulseMap = opts.pulseMap ?? 'standard';
     this.onRejected = opts.onRejected;
@@ -183,7 +199,11 @@ export class HookDetector {
     this.decisionTimer = undefined;
     const t = this.timing;
     const dur = at - this.breakStart;
-    if (dur >= t.pulseBreakMinMs && dur <= t.pulseBreakMaxMs) {
+    const sure = dur >= t.pulseBreakMinMs && dur <= t.pulseBreakMaxMs;
+    const slow = !sure && dur > t.pulseBreakMaxMs && dur <= t.slowPulseBreakMaxMs;
+    if (sure || slow) {
+      // A slow break opening a digit may yet be a flash; one that follows a pulse is a pulse.
+      if (slow && this.pulses === 0) this.maybeFlashMs = dur;
       this.pulses++;
       this._state = 'between-pulses';
       this.makeStart = at;
@@ -208,7 +228,14 @@ export class HookDetector {
 
   private finishDigit(at: number): void {
     const n = this.pulses;
+    const maybeFlash = this.maybeFlashMs;
     this.pulses = 0;
+    this.maybeFlashMs = null;
+    if (n === 1 && maybeFlash !== null && maybeFlash >= this.timing.flashMinMs) {
+      // The lone long break was a flash after all; it ended when the make that followed it began.
+      this.emit({ type: 'flash', atMs: this.makeStart, durationMs: maybeFlash });
+      return;
+    }
     const digit = pulsesToDigit(n, this.pulseMap);
     if (digit === undefined) this.onRejected?.(`${n} pulses is no digit`, at);
     else this.emit({ type: 'digit', atMs: at, digit, pulses: n });
@@ -225,6 +252,7 @@ export class HookDetector {
     }
     // Pulses dialled before hanging up belong to an abandoned digit: not reported.
     this.pulses = 0;
+    this.maybeFlashMs = null;
     this._state = 'on-hook';
     this.emit({ type: 'on-hook', atMs: this.breakStart });
   }

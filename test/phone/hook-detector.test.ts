@@ -155,7 +155,8 @@ describe('HookDetector: rotary dialling', () => {
     expect(rig.kinds()).toEqual(['off-hook', 'on-hook']);
   });
 
-  test('property: any 10 pps pulse train with +-20 % timing jitter and sub-debounce contact bounce decodes to its digits (all pulse maps)', () => {
+  /** Random pulse trains at 10 pps (60/40) with the given jitter and sub-debounce chatter, decoded with `preset`. */
+  function pulseTrainProperty(preset: 'na' | 'eu', loneBreakMax: number): void {
     const bounce = fc.array(fc.double({ min: 0.2, max: 6, noNaN: true }), { maxLength: 4 });
     const pulse = fc.record({
       breakJ: fc.double({ min: 0.8, max: 1.2, noNaN: true }),
@@ -170,7 +171,7 @@ describe('HookDetector: rotary dialling', () => {
     });
     fc.assert(
       fc.property(fc.constantFrom<PulseDigitMap>('standard', 'nz', 'se'), fc.array(digit, { minLength: 1, maxLength: 6 }), (map, digits) => {
-        const rig = new Rig({ pulseMap: map });
+        const rig = new Rig({ pulseMap: map, preset });
         rig.edge(true, 100);
         let t = 600;
         // A raw edge to `level` at `at`, preceded by chatter: toggles at sorted offsets, ending on `level`.
@@ -191,7 +192,9 @@ describe('HookDetector: rotary dialling', () => {
             const p = d.pulses[i];
             const breakAt = t;
             bouncyEdge(false, breakAt, p.bounceDown);
-            const makeAt = breakAt + 60 * p.breakJ;
+            // A digit of one pulse is a lone break: where the flash window overlaps, it must end, chatter (up to
+            // 6 ms) included, below the flash minimum.
+            const makeAt = breakAt + Math.min(60 * p.breakJ, n === 1 ? loneBreakMax - 6 : Infinity);
             bouncyEdge(true, makeAt, p.bounceUp);
             t = makeAt + 40 * p.makeJ;
           }
@@ -203,6 +206,34 @@ describe('HookDetector: rotary dialling', () => {
       }),
       { numRuns: 300 },
     );
+  }
+
+  test('property: any 10 pps pulse train with +-20 % timing jitter and sub-debounce contact bounce decodes to its digits (all pulse maps)', () => {
+    pulseTrainProperty('na', Infinity);
+  });
+
+  test("property, preset 'eu': the same +-20 % trains decode too; only a one-pulse digit must end its break, chatter included, under the 70 ms flash minimum", () => {
+    pulseTrainProperty('eu', 69);
+  });
+
+  test("preset 'eu': a slow dial (9 pps, 74 ms breaks) gives its digit, not a flash per pulse", () => {
+    const rig = new Rig({ preset: 'eu' });
+    rig.edge(true, 100);
+    const t = dial(rig, 5, 1000, 74, 37);
+    rig.until(t + 1000);
+    expect(rig.kinds()).toEqual(['off-hook', 'digit:5']);
+  });
+
+  test("preset 'eu': a lone 80 ms break is a flash, reported once the make after it has lasted 300 ms", () => {
+    const rig = singleBreak(80, { preset: 'eu' });
+    expect(rig.kinds()).toEqual(['off-hook', 'flash']);
+    expect(rig.events[1]).toEqual({ type: 'flash', atMs: 1080, durationMs: 80 });
+    const early = new Rig({ preset: 'eu' });
+    early.edge(true, 100);
+    early.edge(false, 1000);
+    early.edge(true, 1080);
+    early.until(1080 + 299);
+    expect(early.kinds()).toEqual(['off-hook']);
   });
 });
 
