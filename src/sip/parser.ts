@@ -26,9 +26,10 @@ export interface ParseOptions {
 }
 
 /**
- * Wire spelling -> canonical name, keyed by a hash computed while the name is scanned. Most messages use a few dozen
- * spellings, so a hit costs no slice, no toLowerCase and no string hashing; bounded so a peer inventing names
- * cannot grow it.
+ * Wire spelling -> canonical name. Most messages use a few dozen spellings, so a hit costs one native compare: no
+ * character loop, no slice, no toLowerCase, no string hashing. Only valid names get in, so a hit needs no
+ * validation either. The slot comes from the length and the first and last characters (known without a pass over
+ * the name); buckets are short and the table bounded, so a peer inventing or colliding names gains nothing.
  */
 interface Spelling {
   raw: string;
@@ -41,24 +42,32 @@ const NAME_TABLE: Array<Spelling[] | undefined> = new Array(NAME_TABLE_MASK + 1)
 let nameCacheSize = 0;
 const NAME_CACHE_LIMIT = 2048;
 
-function sameSpelling(raw: string, s: string, start: number, end: number): boolean {
-  return raw.length === end - start && s.startsWith(raw, start);
+function nameSlot(s: string, start: number, end: number): number {
+  return ((end - start) * 977 + s.charCodeAt(start) * 31 + s.charCodeAt(end - 1)) & NAME_TABLE_MASK;
 }
 
-function spelling(s: string, start: number, end: number, hash: number): Spelling {
-  const slot = hash & NAME_TABLE_MASK;
-  const bucket = NAME_TABLE[slot];
-  if (bucket !== undefined) {
-    for (let k = 0; k < bucket.length; k++) {
-      const e = bucket[k];
-      if (sameSpelling(e.raw, s, start, end)) return e;
-    }
+function knownSpelling(s: string, start: number, end: number): Spelling | undefined {
+  const bucket = NAME_TABLE[nameSlot(s, start, end)];
+  if (bucket === undefined) return undefined;
+  for (let k = 0; k < bucket.length; k++) {
+    const e = bucket[k];
+    if (e.raw.length === end - start && s.startsWith(e.raw, start)) return e;
   }
+  return undefined;
+}
+
+/** s[start,end) is a valid header name not in the table. */
+function newSpelling(s: string, start: number, end: number): Spelling {
+  const slot = nameSlot(s, start, end);
+  const bucket = NAME_TABLE[slot];
   const raw = s.slice(start, end);
   const canonical = canonicalHeaderName(raw);
   const entry: Spelling = { raw, canonical, exact: raw === canonical };
   // Short buckets too: crafted names that collide must not turn each lookup into a long scan.
   if (nameCacheSize < NAME_CACHE_LIMIT && (bucket === undefined || bucket.length < 4)) {
+    // A slice may keep the whole message alive; the table keeps copies.
+    entry.raw = Buffer.from(raw, 'latin1').toString('latin1');
+    if (canonical === raw) entry.canonical = entry.raw;
     nameCacheSize++;
     if (bucket === undefined) NAME_TABLE[slot] = [entry];
     else bucket.push(entry);
@@ -272,23 +281,34 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
         last.value = last.value.length === 0 ? s.slice(a, b) : last.value + ' ' + s.slice(a, b);
       }
     } else {
+      // A name already in the table, then optional blanks, then the colon: the usual line.
+      let name: Spelling | undefined;
+      let nameEnd = pos;
       let i = pos;
-      let hash = 0;
-      while (i < lineEnd) {
-        const c = s.charCodeAt(i);
-        if (c > 255 || (CHAR_CLASS[c] & C_TOKEN) === 0) break;
-        hash = (Math.imul(hash, 31) + c) | 0;
-        i++;
+      const colon = s.indexOf(':', pos);
+      if (colon > pos && colon < lineEnd) {
+        nameEnd = colon;
+        while (nameEnd > pos && isWs(s.charCodeAt(nameEnd - 1))) nameEnd--;
+        if (nameEnd > pos) name = knownSpelling(s, pos, nameEnd);
+        i = colon + 1;
       }
-      const nameEnd = i;
-      if (i === pos || (i < lineEnd && s.charCodeAt(i) !== 58 && !isWs(s.charCodeAt(i)))) fail('bad header name');
-      while (i < lineEnd && isWs(s.charCodeAt(i))) i++;
-      if (i >= lineEnd || s.charCodeAt(i) !== 58) fail('bad header line');
-      i++;
+      if (name === undefined) {
+        i = pos;
+        while (i < lineEnd) {
+          const c = s.charCodeAt(i);
+          if (c > 255 || (CHAR_CLASS[c] & C_TOKEN) === 0) break;
+          i++;
+        }
+        nameEnd = i;
+        if (i === pos || (i < lineEnd && s.charCodeAt(i) !== 58 && !isWs(s.charCodeAt(i)))) fail('bad header name');
+        while (i < lineEnd && isWs(s.charCodeAt(i))) i++;
+        if (i >= lineEnd || s.charCodeAt(i) !== 58) fail('bad header line');
+        i++;
+        name = newSpelling(s, pos, nameEnd);
+      }
       while (i < lineEnd && isWs(s.charCodeAt(i))) i++;
       let b = lineEnd;
       while (b > i && isWs(s.charCodeAt(b - 1))) b--;
-      const name = spelling(s, pos, nameEnd, hash);
       // "Name: value" CRLF: nothing around the colon but one SP, nothing after the value
       canonical &&= name.exact && i === nameEnd + 2 && s.charCodeAt(nameEnd + 1) === 32 && b === lineEnd && lineEnd === nl - 1;
       headers.push({ name: name.canonical, value: s.slice(i, b) });

@@ -206,11 +206,12 @@ describe('serializeMessage and builders', () => {
 
 describe('parseMessage on adversarial shapes', () => {
   it('parses header names that collide in the name cache correctly', () => {
-    // "Aa" and "BB" share a 31-multiplier hash, as do their concatenations: many spellings, one bucket
-    const names = ['AaAa', 'AaBB', 'BBAa', 'BBBB', 'AaAaAa', 'AaAaBB', 'BBBBBB'];
+    // the table's slot comes from the length and the first and last characters: many spellings, one slot
+    const names = ['XaaY', 'XabY', 'XbaY', 'XbbY', 'XccY', 'XddY', 'xaaY', 'XAAY', 'XaaYY'];
     const extra = names.map((n, k) => `${n}: v${k}\r\n`).join('');
     const m = parseMessage(INVITE.replace('Content-Type:', extra + 'Content-Type:'));
-    for (let k = 0; k < names.length; k++) expect(getHeader(m, names[k])).toBe(`v${k}`);
+    const got = m.headers.filter((h) => h.value.startsWith('v')).map((h) => `${h.name}: ${h.value}`);
+    expect(got).toEqual(names.map((n, k) => `${n}: v${k}`));
   });
 
   it('refuses a message made of thousands of junk lines with a fault, not a hang', () => {
