@@ -5,10 +5,18 @@ import { systemClock, type Clock, type TimerHandle } from './clock.js';
  * `periodMs`, with frame n due at start + (n + 1) * period. Every deadline is computed from the start time, never
  * from the previous tick, so timer lateness does not accumulate into drift.
  *
- * Precision on the real clock: libuv timers have millisecond granularity and may fire up to about 1 ms either side
- * of the asked time. So on `systemClock` the clock sleeps with a timer until `spinMs` before the deadline and then
- * polls with setImmediate until the deadline has passed (scripts/bench/media-clock.bench.mjs measures the result).
- * On any other clock (FakeClock in tests) it uses timers only, so tests never spin.
+ * Precision on the real clock, without spinning: libuv timers have millisecond granularity (the loop's time is a
+ * truncated millisecond count) and a fractional setTimeout costs a second wake-up a millisecond later. So on
+ * `systemClock` the clock sleeps in two steps: a timer of a whole number of milliseconds that wakes it about
+ * `preciseMs` before the deadline, then Atomics.wait on a private SharedArrayBuffer for the remainder: a futex sleep
+ * with a nanosecond timeout, which burns no CPU (nobody ever notifies it; it always times out). The thread is
+ * blocked for that remainder (1-2 ms per tick), which is cheaper for everyone than the setImmediate polling it
+ * replaces (11 s of CPU per minute). scripts/bench/media-clock.bench.mjs measures the precision and the cost.
+ * On any other clock (FakeClock in tests) it uses the injected timers only, so tests never block or spin.
+ *
+ * What this cannot fix: a tick due while this thread is paused (a major GC of a busy heap can take 10-20 ms) is
+ * late by the pause. The clock's own heap traffic is one timer object per tick; the hot path around it should not
+ * allocate either, so that the thread that runs media sees few pauses.
  *
  * Catch-up after a stall (GC pause, a busy event loop, a suspended process): frames that became due during the stall
  * are emitted at once, back to back, up to `maxBurst` of them; older ones are skipped and counted. A short stall is
@@ -17,8 +25,12 @@ import { systemClock, type Clock, type TimerHandle } from './clock.js';
  * `onTick` receives the frame index, so a caller that skips sees the gap and keeps its RTP timestamps on real time.
  */
 export interface FrameClockOptions {
-  /** How long before a deadline to stop sleeping and poll (ms). Default 1.5 on systemClock, 0 on other clocks. */
-  spinMs?: number;
+  /**
+   * How long before a deadline the coarse timer aims to wake (ms); the rest is slept precisely with Atomics.wait.
+   * Default 1 on systemClock (libuv fires a whole-millisecond timer up to 1 ms late or early); 0 means timers only.
+   * Ignored on other clocks.
+   */
+  preciseMs?: number;
   /** At most this many overdue frames are emitted back to back after a stall; older ones are skipped. Default 3. */
   maxBurst?: number;
 }
@@ -32,7 +44,10 @@ export class FrameClockError extends Error {
   }
 }
 
-export const DEFAULT_SPIN_MS = 1.5;
+export const DEFAULT_PRECISE_MS = 1;
+
+// Never notified: Atomics.wait on it is a plain sleep with a sub-millisecond timeout.
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export class FrameClock {
   state: FrameClockState = 'stopped';
@@ -41,13 +56,12 @@ export class FrameClock {
   private startAt = 0;
   private next = 0;
   private timer: TimerHandle | undefined;
-  private spinning = false;
+  private nodeTimer: NodeJS.Timeout | undefined;
   private generation = 0;
-  private readonly spinMs: number;
+  private readonly preciseMs: number;
   private readonly maxBurst: number;
   // Bound once so that no closure is made per tick.
   private readonly onTimer = (): void => this.wake();
-  private readonly onImmediate = (): void => this.poll();
 
   constructor(
     private readonly clock: Clock,
@@ -56,7 +70,7 @@ export class FrameClock {
     options: FrameClockOptions = {},
   ) {
     if (!(periodMs > 0) || !Number.isFinite(periodMs)) throw new FrameClockError(periodMs);
-    this.spinMs = clock === systemClock ? (options.spinMs ?? DEFAULT_SPIN_MS) : 0;
+    this.preciseMs = clock === systemClock ? Math.max(0, options.preciseMs ?? DEFAULT_PRECISE_MS) : 0;
     this.maxBurst = Math.max(1, Math.floor(options.maxBurst ?? 3));
   }
 
@@ -86,33 +100,30 @@ export class FrameClock {
     this.generation++;
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.nodeTimer);
+    this.nodeTimer = undefined;
   }
 
   private schedule(): void {
-    const wait = this.deadlineOf(this.next) - this.clock.now() - this.spinMs;
-    this.timer = this.clock.setTimeout(this.onTimer, wait > 0 ? wait : 0);
+    const remaining = this.deadlineOf(this.next) - this.clock.now();
+    if (this.preciseMs > 0) {
+      // A whole number of ms: a fractional one makes Node re-arm for the fraction, a second wake-up per tick.
+      const coarse = Math.floor(remaining - this.preciseMs);
+      this.nodeTimer = setTimeout(this.onTimer, coarse > 0 ? coarse : 0);
+      this.nodeTimer.unref(); // a running packet clock must not keep the process alive on shutdown
+      return;
+    }
+    this.timer = this.clock.setTimeout(this.onTimer, remaining > 0 ? remaining : 0);
   }
 
   private wake(): void {
     this.timer = undefined;
+    this.nodeTimer = undefined;
     if (this.state !== 'running') return;
-    if (this.spinMs > 0 && this.clock.now() < this.deadlineOf(this.next)) {
-      if (!this.spinning) {
-        this.spinning = true;
-        setImmediate(this.onImmediate);
-      }
-      return;
-    }
-    this.emitDue();
-  }
-
-  private poll(): void {
-    this.spinning = false;
-    if (this.state !== 'running' || this.timer !== undefined) return;
-    if (this.clock.now() < this.deadlineOf(this.next)) {
-      this.spinning = true;
-      setImmediate(this.onImmediate);
-      return;
+    if (this.preciseMs > 0) {
+      const deadline = this.deadlineOf(this.next);
+      // Looped because the futex clock and hrtime may disagree by a hair; each pass sleeps, none spins.
+      for (let rest = deadline - this.clock.now(); rest > 0; rest = deadline - this.clock.now()) Atomics.wait(sleeper, 0, 0, rest);
     }
     this.emitDue();
   }

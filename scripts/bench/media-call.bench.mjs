@@ -1,15 +1,15 @@
 // A whole call's media cost: two RtpSessions on loopback, full duplex 20 ms G.711 both ways (encode, send,
 // receive, parse, jitter buffer, decode), paced by one FrameClock. Reports CPU seconds per call-minute (both ends
 // counted, so one end's cost is about half), heap growth and GC counts (perf_hooks) beside the packet count.
-// MEDIA_CALL_SECONDS shortens the run (default 30 s). The clock's own spinning is included; MEDIA_CALL_SPIN_MS=0
-// runs it on timers only to show the media path alone.
+// MEDIA_CALL_SECONDS shortens the run (default 30 s). The clock's own cost is included; MEDIA_CALL_PRECISE_MS=0
+// runs it on timers only (one wake-up per tick, no Atomics.wait) to show what the precise sleep adds.
 import { PerformanceObserver } from 'node:perf_hooks';
 import { systemClock, seededRandom } from '../../dist/hal/clock.js';
 import { FrameClock } from '../../dist/hal/frame-clock.js';
 import { RtpSession } from '../../dist/src/media/rtp-session.js';
 
 const SECONDS = Number(process.env.MEDIA_CALL_SECONDS ?? 30);
-const spinMs = process.env.MEDIA_CALL_SPIN_MS === undefined ? undefined : Number(process.env.MEDIA_CALL_SPIN_MS);
+const preciseMs = process.env.MEDIA_CALL_PRECISE_MS === undefined ? undefined : Number(process.env.MEDIA_CALL_PRECISE_MS);
 const frames = Math.round((SECONDS * 1000) / 20);
 const open = (port) => RtpSession.open({ clock: systemClock, random: seededRandom(port), localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort: port, codec: 'PCMU' });
 const a = await open(9);
@@ -37,7 +37,7 @@ async function run(n) {
       a.readFrame(earA);
       b.readFrame(earB);
       if (i + 1 >= n) (clock.stop(), resolve());
-    }, spinMs === undefined ? {} : { spinMs });
+    }, preciseMs === undefined ? {} : { preciseMs });
     clock.start();
   });
 }
@@ -56,7 +56,7 @@ await new Promise((r) => setTimeout(r, 50));
 const packets = a.stats().packetsSent + b.stats().packetsSent - sent0;
 const received = a.stats().packetsReceived + b.stats().packetsReceived - recv0;
 const perMin = ((cpu.user + cpu.system) / 1e6 / SECONDS) * 60;
-console.log(`media call CPU: ${perMin.toFixed(3)} s per call-minute (both ends, spin ${spinMs ?? 'default'}, ${SECONDS} s) | goal 0.3 s`);
+console.log(`media call CPU: ${perMin.toFixed(3)} s per call-minute (both ends, preciseMs ${preciseMs ?? 'default'}, ${SECONDS} s) | goal 0.3 s`);
 console.log(`media call heap growth: ${((heap1 - heap0) / 1024).toFixed(1)} KiB, GCs ${gcs - gcs0} (${(gcMs - gcMs0).toFixed(1)} ms) for ${packets} packets sent, ${received} received | no peer figure`);
 console.log(`media call loss: ${a.stats().lost + b.stats().lost} packets, playout delay ${a.stats().playoutDelayMs.toFixed(1)} / ${b.stats().playoutDelayMs.toFixed(1)} ms | no peer figure`);
 obs.disconnect();
