@@ -238,6 +238,10 @@ export class SipTransportLayer {
       if (msg.type === 'request') {
         stampReceived(msg, source.host, source.port);
         this.requestHandler?.(msg, peer);
+      } else if (msg.parsed.via.length !== 1) {
+        // RFC 3261 18.1.2 / 8.1.3.3: a response to one of our requests carries our Via alone; with more, it was
+        // meant for a proxy (or a Via is forged, as RFC 4475 3.3.10 aims a second one at 255.255.255.255).
+        this.log('debug', 'response with more than one Via discarded', { peer, vias: msg.parsed.via.length, status: msg.status });
       } else {
         this.responseHandler?.(msg, peer);
       }

@@ -7,9 +7,11 @@ import { TcpTransport } from '../../src/sip/tcp-transport.js';
 import { SipTransportLayer, type TraceRecord } from '../../src/sip/transport-layer.js';
 import { parseListenAddress, TransportError, type Transport } from '../../src/sip/transport.js';
 import { parseMessage } from '../../src/sip/parser.js';
-import type { SipRequest } from '../../src/sip/message.js';
+import type { SipRequest, SipResponse } from '../../src/sip/message.js';
+import { readFileSync } from 'node:fs';
 import { buildResponse } from '../../src/sip/serializer.js';
 
+const TORTURE = new URL('../fixtures/rfc4475/', import.meta.url).pathname;
 const open: Array<{ close(): unknown }> = [];
 afterEach(async () => {
   for (const t of open.splice(0)) await t.close();
@@ -103,6 +105,37 @@ describe.each([
     expect(requests).toHaveLength(0);
     // The keep-alive is not even traced; junk and the bad request are, and so is our 400.
     expect(traces.map((r) => r.direction)).toEqual(['in', 'in', 'out']);
+  });
+
+  it('passes a response with one Via up and discards one with two, logging it at debug (RFC 3261 18.1.2)', async () => {
+    const t = await UdpTransport.listen({ host, port: 0 });
+    open.push(t);
+    const logged: Array<{ level: string; event: string; fields: Record<string, unknown> }> = [];
+    let discarded!: () => void;
+    const discardSeen = new Promise<void>((r) => (discarded = r));
+    const layer = new SipTransportLayer({
+      transports: [t],
+      clock: new FakeClock(),
+      log: (level, event, fields) => {
+        logged.push({ level, event, fields });
+        if (event.includes('more than one Via')) discarded();
+      },
+    });
+    const responses: SipResponse[] = [];
+    let delivered!: () => void;
+    const deliveredSeen = new Promise<void>((r) => (delivered = r));
+    layer.onResponse((res) => {
+      responses.push(res);
+      delivered();
+    });
+    const peer = await peerSocket(type, host);
+    // RFC 4475 3.3.10: a 200 whose second Via names the broadcast address; then 3.1.1.12, a 200 with one Via
+    await peer.send(readFileSync(TORTURE + 'bcast.dat', 'latin1'), t.local.port);
+    await peer.send(readFileSync(TORTURE + 'unreason.dat', 'latin1'), t.local.port);
+    await Promise.all([discardSeen, deliveredSeen]);
+    expect(responses.map((r) => r.parsed.via.length)).toEqual([1]);
+    expect(responses[0].parsed.callId).toBe(parseMessage(readFileSync(TORTURE + 'unreason.dat')).parsed.callId);
+    expect(logged.filter((l) => l.event.includes('more than one Via')).map((l) => [l.level, l.fields.vias])).toEqual([['debug', 2]]);
   });
 });
 
