@@ -13,10 +13,12 @@ import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
 import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, A_LAW_SILENCE, MU_LAW_SILENCE } from './g711.js';
 import { JitterBuffer, type PullResult } from './jitter-buffer.js';
 import { MediaCounters, type RtpSessionStats } from './media-stats.js';
+import { RtpPacketView, RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.js';
+import { ReceptionStatistics } from './rtcp.js';
+import { RtcpReporter, type RemoteParty } from './rtcp-reporter.js';
+import { bindRtpPortPair } from './rtp-port-pair.js';
 
 export type { RtpSessionStats } from './media-stats.js';
-import { RtpPacketView, RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.js';
-import { encodeSdesCname, NtpTime, ReceptionStatistics, roundTripMs, RtcpReportView, writeBye, writeReport } from './rtcp.js';
 import { TelephoneEventReceiver, TelephoneEventSender, writeTelephoneEvent, dtmfEventCode, TelephoneEventError } from './telephone-event.js';
 
 export class RtpSessionError extends Error {
@@ -27,44 +29,6 @@ export class RtpSessionError extends Error {
     super(message);
     this.name = 'RtpSessionError';
   }
-}
-
-/**
- * Remote addresses are IP literals (checked on open), so name lookup is the identity. Answering synchronously
- * spares dgram's default dns.lookup a process.nextTick and its closures on every send.
- */
-function literalLookup(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  callback(null, address, isIP(address));
-}
-
-function bindSocket(family: 'udp4' | 'udp6', address: string, port: number): Promise<dgram.Socket | undefined> {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket({ type: family, lookup: literalLookup as unknown as dgram.SocketOptions['lookup'] });
-    socket.once('error', () => {
-      socket.close();
-      resolve(undefined);
-    });
-    socket.bind(port, address, () => {
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-  });
-}
-
-/** An even RTP port from the range and RTCP on the next (RFC 3550 11), starting at a random place in the range. */
-async function bindRtpPair(family: 'udp4' | 'udp6', address: string, range: { min: number; max: number }, random: Random) {
-  const first = Math.ceil(range.min / 2) * 2;
-  const count = Math.max(0, Math.floor((range.max - 1 - first) / 2) + 1);
-  const offset = Math.floor(random() * count);
-  for (let i = 0; i < count; i++) {
-    const port = first + ((offset + i) % count) * 2;
-    const rtp = await bindSocket(family, address, port);
-    if (!rtp) continue;
-    const rtcp = await bindSocket(family, address, port + 1);
-    if (rtcp) return { rtp, rtcp, port };
-    rtp.close();
-  }
-  throw new RtpSessionError('no-free-port', `no free even RTP port with its RTCP port in ${range.min}-${range.max}`);
 }
 
 export type G711Codec = 'PCMU' | 'PCMA';
@@ -114,40 +78,24 @@ export class RtpSession {
   private readonly sendPayloads: Uint8Array[];
   private sendSlot = 0;
   private eventSlot = 0;
-  private readonly rtcpBuf = Buffer.alloc(512);
   private readonly rxScratch: Uint8Array;
   private readonly encode: (pcm: Int16Array, out: Uint8Array) => Uint8Array;
   private readonly view = new RtpPacketView();
-  private readonly rtcpView = new RtcpReportView();
   private readonly reception = new ReceptionStatistics();
-  private readonly ntp = new NtpTime();
-  private readonly sdes: Uint8Array;
+  private readonly reporter: RtcpReporter;
   private readonly jitterBuffer: JitterBuffer;
   private readonly eventSender: TelephoneEventSender;
   private readonly eventReceiver: TelephoneEventReceiver;
-  private readonly wallOrigin: number;
-  private readonly clockOrigin: number;
-  private remoteAddress: string;
-  private remotePort: number;
-  private remoteRtcpPort: number;
-  private latched = false;
-  private rtcpLatched = false;
-  private remoteSsrc = 0;
+  private readonly remote: RemoteParty;
   private lastHeardAt = 0;
   private sequence: number;
   private timestamp: number;
   private talkspurtStart = true;
-  private sentSinceReport = false;
-  private lastSrMiddle = 0;
-  private lastSrArrivalMs = 0;
-  private rtcpTimer: TimerHandle | undefined;
   private dtmfTimer: TimerHandle | undefined;
   private readonly pendingDigits: { digit: string; durationMs: number }[] = [];
   private dtmfListener: ((digit: string) => void) | undefined;
   private readonly counters = new MediaCounters();
   private readonly onRtpMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => this.receiveRtp(msg, rinfo);
-  private readonly onRtcpMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => this.receiveRtcp(msg, rinfo);
-  private readonly onRtcpTimer = (): void => this.sendReport(false);
   private readonly onDtmfTimerFired = (): void => this.dtmfTick();
   private readonly onSocketError = (): void => {
     // ICMP port unreachable and the like surface here: a send failing must not end the call or crash the agent.
@@ -157,7 +105,8 @@ export class RtpSession {
   static async open(options: RtpSessionOptions): Promise<RtpSession> {
     if (!isIP(options.remoteAddress)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${options.remoteAddress}`);
     const family = isIP(options.remoteAddress) === 6 ? 'udp6' : 'udp4';
-    const pair = await bindRtpPair(family, options.localAddress ?? (family === 'udp6' ? '::' : '0.0.0.0'), options.ports, options.random);
+    const pair = await bindRtpPortPair(family, options.localAddress ?? (family === 'udp6' ? '::' : '0.0.0.0'), options.ports, options.random);
+    if (!pair) throw new RtpSessionError('no-free-port', `no free even RTP port with its RTCP port in ${options.ports.min}-${options.ports.max}`);
     return new RtpSession(options, pair.rtp, pair.rtcp, pair.port);
   }
 
@@ -186,10 +135,7 @@ export class RtpSession {
     this.ssrc = Math.floor(random() * 4294967296) >>> 0;
     this.sequence = Math.floor(random() * 65536) & 0xffff;
     this.timestamp = Math.floor(random() * 4294967296) >>> 0;
-    this.remoteAddress = options.remoteAddress;
-    this.remotePort = options.remotePort;
-    this.remoteRtcpPort = options.remoteRtcpPort ?? options.remotePort + 1;
-    this.sdes = encodeSdesCname(this.ssrc, options.cname ?? `pi-ata-${this.ssrc.toString(16)}`);
+    this.remote = { address: options.remoteAddress, rtpPort: options.remotePort, rtcpPort: options.remoteRtcpPort ?? options.remotePort + 1, latched: false, rtcpLatched: false, ssrc: 0 };
     this.jitterBuffer = new JitterBuffer({
       minMs: options.jitter?.minMs ?? 20,
       maxMs: options.jitter?.maxMs ?? 200,
@@ -199,13 +145,23 @@ export class RtpSession {
     });
     this.eventSender = new TelephoneEventSender(this.clockRate);
     this.eventReceiver = new TelephoneEventReceiver((digit) => this.dtmfListener?.(digit));
-    this.wallOrigin = clock.wallTime().getTime();
-    this.clockOrigin = clock.now();
+    this.reporter = new RtcpReporter({
+      clock,
+      random,
+      socket: rtcp,
+      ssrc: this.ssrc,
+      cname: options.cname ?? `pi-ata-${this.ssrc.toString(16)}`,
+      intervalMs: options.rtcpIntervalMs ?? 5000,
+      clockRate: this.clockRate,
+      remote: this.remote,
+      reception: this.reception,
+      counters: this.counters,
+      rtpTimestamp: () => this.timestamp,
+    });
     rtp.on('message', this.onRtpMessage);
-    rtcp.on('message', this.onRtcpMessage);
+    rtcp.on('message', this.reporter.onMessage);
     rtp.on('error', this.onSocketError);
     rtcp.on('error', this.onSocketError);
-    this.scheduleReport();
   }
 
   get frameSize(): number {
@@ -219,10 +175,11 @@ export class RtpSession {
   /** A re-INVITE moved the far end: send there, and latch afresh. */
   setRemote(address: string, port: number, rtcpPort = port + 1): void {
     if (!isIP(address)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${address}`);
-    this.remoteAddress = address;
-    this.remotePort = port;
-    this.remoteRtcpPort = rtcpPort;
-    this.latched = this.rtcpLatched = false;
+    const r = this.remote;
+    r.address = address;
+    r.rtpPort = port;
+    r.rtcpPort = rtcpPort;
+    r.latched = r.rtcpLatched = false;
   }
 
   /** Encodes and sends one frame (ptime of audio); paced by the caller's capture clock. Muted while an event goes out. */
@@ -243,10 +200,10 @@ export class RtpSession {
     writeRtpHeader(buf, this.talkspurtStart, this.audioPt, this.sequence, ts, this.ssrc);
     this.talkspurtStart = false;
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.rtp.send(buf, this.remotePort, this.remoteAddress);
+    this.rtp.send(buf, this.remote.rtpPort, this.remote.address);
     this.counters.packetsSent++;
     this.counters.octetsSent += this.frameSamples;
-    this.sentSinceReport = true;
+    this.reporter.sentSinceReport = true;
   }
 
   /** Fills `out` with the next frame for the earpiece from the jitter buffer (called every ptime by playback). */
@@ -299,16 +256,17 @@ export class RtpSession {
     writeRtpHeader(buf, p.marker, this.eventPt, this.sequence, p.timestamp, this.ssrc);
     writeTelephoneEvent(buf, RTP_HEADER_BYTES, p.event, p.end, this.eventSender.volume, p.duration);
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.rtp.send(buf, this.remotePort, this.remoteAddress);
+    this.rtp.send(buf, this.remote.rtpPort, this.remote.address);
     this.counters.packetsSent++;
     this.counters.octetsSent += 4;
     if (p.marker) this.counters.eventsSent++;
-    this.sentSinceReport = true;
+    this.reporter.sentSinceReport = true;
   }
 
   private receiveRtp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.state !== 'open') return;
-    if (rinfo.address !== this.remoteAddress) {
+    const remote = this.remote;
+    if (rinfo.address !== remote.address) {
       this.counters.strangers++;
       return;
     }
@@ -323,18 +281,18 @@ export class RtpSession {
       return;
     }
     const now = this.options.clock.now();
-    if (!this.latched || (rinfo.port !== this.remotePort && now - this.lastHeardAt >= RELATCH_AFTER_MS)) {
+    if (!remote.latched || (rinfo.port !== remote.rtpPort && now - this.lastHeardAt >= RELATCH_AFTER_MS)) {
       // Symmetric RTP: answer to where the far end really sends from (it may sit behind NAT), but only once a
       // packet from the signalled host with a negotiated payload type proves it is the far end.
-      this.latched = true;
-      this.remotePort = rinfo.port;
-      this.remoteSsrc = v.ssrc;
+      remote.latched = true;
+      remote.rtpPort = rinfo.port;
+      remote.ssrc = v.ssrc;
       this.reception.reset();
-    } else if (rinfo.port !== this.remotePort) {
+    } else if (rinfo.port !== remote.rtpPort) {
       this.counters.strangers++;
       return;
-    } else if (v.ssrc !== this.remoteSsrc) {
-      this.remoteSsrc = v.ssrc; // the far end restarted its stream; the jitter buffer resyncs on the SSRC
+    } else if (v.ssrc !== remote.ssrc) {
+      remote.ssrc = v.ssrc; // the far end restarted its stream; the jitter buffer resyncs on the SSRC
       this.reception.reset();
     }
     this.lastHeardAt = now;
@@ -354,68 +312,6 @@ export class RtpSession {
       payload = msg.subarray(v.payloadOffset, v.payloadOffset + len); // another ptime: rare, allowed to allocate
     }
     this.jitterBuffer.push(v.sequence, v.timestamp, v.ssrc, payload, now);
-  }
-
-  private receiveRtcp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (this.state === 'closed' || rinfo.address !== this.remoteAddress) {
-      this.counters.strangers++;
-      return;
-    }
-    const r = this.rtcpView;
-    if (r.parse(msg, msg.length, this.ssrc) !== 'ok') {
-      this.counters.malformed++;
-      return;
-    }
-    if (this.latched && r.senderSsrc !== this.remoteSsrc) {
-      this.counters.strangers++;
-      return;
-    }
-    if (!this.rtcpLatched) {
-      this.rtcpLatched = true;
-      this.remoteRtcpPort = rinfo.port;
-    }
-    const now = this.options.clock.now();
-    if (r.hasSenderReport) {
-      this.lastSrMiddle = r.srNtpMiddle;
-      this.lastSrArrivalMs = now;
-    }
-    if (r.hasReportForUs) {
-      this.counters.remoteFractionLost = r.fractionLost / 256;
-      this.counters.remoteJitterMs = (r.jitter * 1000) / this.clockRate;
-      const rtt = roundTripMs(this.ntpAt(now).middle, r.lsr, r.dlsr);
-      if (rtt >= 0) this.counters.rttMs = rtt;
-    }
-    if (r.bye) this.counters.remoteBye = true;
-  }
-
-  private ntpAt(nowMs: number): NtpTime {
-    return this.ntp.set(this.wallOrigin + (nowMs - this.clockOrigin));
-  }
-
-  private scheduleReport(): void {
-    // RFC 3550 6.3.5: randomize the interval over [0.5, 1.5] x the nominal one.
-    const base = this.options.rtcpIntervalMs ?? 5000;
-    this.rtcpTimer = this.options.clock.setTimeout(this.onRtcpTimer, base * (0.5 + this.options.random()));
-  }
-
-  private sendReport(bye: boolean, done?: () => void): void {
-    this.rtcpTimer = undefined;
-    const now = this.options.clock.now();
-    const sender = this.sentSinceReport
-      ? { ntp: this.ntpAt(now), rtpTimestamp: this.timestamp, packetCount: this.counters.packetsSent >>> 0, octetCount: this.counters.octetsSent >>> 0 }
-      : null;
-    this.sentSinceReport = false;
-    const report = this.latched
-      ? { stats: this.reception, ssrc: this.remoteSsrc, lsr: this.lastSrMiddle, dlsr: this.lastSrMiddle ? Math.floor(((now - this.lastSrArrivalMs) * 65536) / 1000) >>> 0 : 0 }
-      : null;
-    let len = writeReport(this.rtcpBuf, this.ssrc, sender, report, this.sdes);
-    if (bye) len = writeBye(this.rtcpBuf, len, this.ssrc);
-    try {
-      this.rtcp.send(this.rtcpBuf, 0, len, this.remoteRtcpPort, this.remoteAddress, done ? () => done() : undefined);
-    } catch {
-      done?.(); // the socket is already gone: nothing to report to
-    }
-    if (!bye && this.state === 'open') this.scheduleReport();
   }
 
   stats(): RtpSessionStats {
@@ -445,13 +341,11 @@ export class RtpSession {
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
-    const { clock } = this.options;
-    clock.clearTimeout(this.rtcpTimer);
-    clock.clearTimeout(this.dtmfTimer);
+    this.options.clock.clearTimeout(this.dtmfTimer);
     this.dtmfTimer = undefined;
     this.eventSender.cancel();
     this.pendingDigits.length = 0;
-    await new Promise<void>((resolve) => this.sendReport(true, resolve));
+    await this.reporter.end();
     this.state = 'closed';
     this.rtp.close();
     this.rtcp.close();

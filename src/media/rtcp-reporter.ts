@@ -1,0 +1,133 @@
+/**
+ * The control half of a media stream (RFC 3550 6): sender and receiver reports on a randomized ~5 s schedule,
+ * the far end's reports turned into loss, jitter and round-trip time for the call's quality figures, and BYE with a
+ * last report when the stream ends. Not on the per-packet path: it runs every few seconds and on RTCP arrival.
+ */
+import type dgram from 'node:dgram';
+import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
+import type { MediaCounters } from './media-stats.js';
+import { encodeSdesCname, NtpTime, ReceptionStatistics, roundTripMs, RtcpReportView, writeBye, writeReport } from './rtcp.js';
+
+/** The far end as both halves of the stream see it: the RTP side latches it, the RTCP side reports on it. */
+export interface RemoteParty {
+  address: string;
+  rtpPort: number;
+  rtcpPort: number;
+  /** The RTP side has seen a packet that proves which source is the far end. */
+  latched: boolean;
+  rtcpLatched: boolean;
+  ssrc: number;
+}
+
+export interface RtcpReporterOptions {
+  clock: Clock;
+  random: Random;
+  socket: dgram.Socket;
+  ssrc: number;
+  cname: string;
+  intervalMs: number;
+  clockRate: number;
+  remote: RemoteParty;
+  reception: ReceptionStatistics;
+  counters: MediaCounters;
+  /** The RTP timestamp that corresponds to now, for the sender report. */
+  rtpTimestamp: () => number;
+}
+
+export type RtcpReporterState = 'reporting' | 'ended';
+
+export class RtcpReporter {
+  state: RtcpReporterState = 'reporting';
+  /** Set by the RTP side whenever it sends: a sender report is due only if we sent since the last one. */
+  sentSinceReport = false;
+  private readonly buf = Buffer.alloc(512);
+  private readonly view = new RtcpReportView();
+  private readonly ntp = new NtpTime();
+  private readonly sdes: Uint8Array;
+  private readonly wallOrigin: number;
+  private readonly clockOrigin: number;
+  private lastSrMiddle = 0;
+  private lastSrArrivalMs = 0;
+  private timer: TimerHandle | undefined;
+  private readonly onTimer = (): void => this.send(false);
+  readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => this.receive(msg, rinfo);
+
+  constructor(private readonly o: RtcpReporterOptions) {
+    this.sdes = encodeSdesCname(o.ssrc, o.cname);
+    this.wallOrigin = o.clock.wallTime().getTime();
+    this.clockOrigin = o.clock.now();
+    this.schedule();
+  }
+
+  private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const { remote, counters } = this.o;
+    if (this.state === 'ended' || rinfo.address !== remote.address) {
+      counters.strangers++;
+      return;
+    }
+    const r = this.view;
+    if (r.parse(msg, msg.length, this.o.ssrc) !== 'ok') {
+      counters.malformed++;
+      return;
+    }
+    if (remote.latched && r.senderSsrc !== remote.ssrc) {
+      counters.strangers++;
+      return;
+    }
+    if (!remote.rtcpLatched) {
+      remote.rtcpLatched = true;
+      remote.rtcpPort = rinfo.port;
+    }
+    const now = this.o.clock.now();
+    if (r.hasSenderReport) {
+      this.lastSrMiddle = r.srNtpMiddle;
+      this.lastSrArrivalMs = now;
+    }
+    if (r.hasReportForUs) {
+      counters.remoteFractionLost = r.fractionLost / 256;
+      counters.remoteJitterMs = (r.jitter * 1000) / this.o.clockRate;
+      const rtt = roundTripMs(this.ntpAt(now).middle, r.lsr, r.dlsr);
+      if (rtt >= 0) counters.rttMs = rtt;
+    }
+    if (r.bye) counters.remoteBye = true;
+  }
+
+  /** Stops the schedule and sends BYE in a compound packet with a last report; resolves once it is on the wire. */
+  end(): Promise<void> {
+    if (this.state === 'ended') return Promise.resolve();
+    this.state = 'ended';
+    this.o.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    return new Promise<void>((resolve) => this.send(true, resolve));
+  }
+
+  private ntpAt(nowMs: number): NtpTime {
+    return this.ntp.set(this.wallOrigin + (nowMs - this.clockOrigin));
+  }
+
+  private schedule(): void {
+    // RFC 3550 6.3.5: randomize the interval over [0.5, 1.5] x the nominal one.
+    this.timer = this.o.clock.setTimeout(this.onTimer, this.o.intervalMs * (0.5 + this.o.random()));
+  }
+
+  private send(bye: boolean, done?: () => void): void {
+    this.timer = undefined;
+    const { remote, counters } = this.o;
+    const now = this.o.clock.now();
+    const sender = this.sentSinceReport
+      ? { ntp: this.ntpAt(now), rtpTimestamp: this.o.rtpTimestamp(), packetCount: counters.packetsSent >>> 0, octetCount: counters.octetsSent >>> 0 }
+      : null;
+    this.sentSinceReport = false;
+    const report = remote.latched
+      ? { stats: this.o.reception, ssrc: remote.ssrc, lsr: this.lastSrMiddle, dlsr: this.lastSrMiddle ? Math.floor(((now - this.lastSrArrivalMs) * 65536) / 1000) >>> 0 : 0 }
+      : null;
+    let len = writeReport(this.buf, this.o.ssrc, sender, report, this.sdes);
+    if (bye) len = writeBye(this.buf, len, this.o.ssrc);
+    try {
+      this.o.socket.send(this.buf, 0, len, remote.rtcpPort, remote.address, done ? () => done() : undefined);
+    } catch {
+      done?.(); // the socket is already gone: nothing to report to
+    }
+    if (!bye && this.state === 'reporting') this.schedule();
+  }
+}
