@@ -147,7 +147,7 @@ export class InviteClientTransaction {
       this.terminate();
       return;
     }
-    this.abort(new TransactionError('transport', this.id, `transport error: ${describe(cause)}`, cause));
+    this.abort(TransactionError.transport(this.id, cause));
   }
 
   /** Ends the transaction without telling the TU (the layer is shutting down). */
@@ -247,8 +247,4 @@ export function splitFirstValue(value: string): [string, string | undefined] {
     else if (c === ',' && !quoted) return [value.slice(0, i).trim(), value.slice(i + 1).trim()];
   }
   return [value.trim(), undefined];
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

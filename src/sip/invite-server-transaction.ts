@@ -1,6 +1,6 @@
 import type { TimerHandle } from '../../hal/clock.js';
 import type { SipRequest, SipResponse } from './message.js';
-import { buildLocalResponse } from './local-response.js';
+import { buildResponse } from './serializer.js';
 import { TransactionError } from './transaction-error.js';
 import { transactionIdOf, type TerminatedListener, type TransactionContext } from './transaction-context.js';
 
@@ -43,7 +43,7 @@ export class InviteServerTransaction {
   onTryingTimer(): void {
     this.timerTrying = undefined;
     if (this.state !== 'proceeding' || this.lastProvisional) return;
-    this.sendProvisional(buildLocalResponse(this.request, 100, 'Trying'));
+    this.sendProvisional(buildResponse(this.request, 100));
   }
 
   /** Sends a response from the TU. Returns false when the state no longer allows it (e.g. after the final). */
@@ -84,7 +84,7 @@ export class InviteServerTransaction {
   receiveRequest(_req: SipRequest): void {
     if (this.state === 'proceeding') {
       // Our provisional may have been lost; with none sent yet, answer 100 now rather than stay silent.
-      if (!this.lastProvisional) this.sendProvisional(buildLocalResponse(this.request, 100, 'Trying'));
+      if (!this.lastProvisional) this.sendProvisional(buildResponse(this.request, 100));
       else this.ctx.send(this.lastProvisional);
     } else if (this.state === 'completed' && this.finalResponse) {
       this.ctx.send(this.finalResponse);
@@ -138,8 +138,7 @@ export class InviteServerTransaction {
     const wasWaiting = this.state === 'proceeding' || this.state === 'completed' || this.state === 'accepted';
     this.terminate();
     if (wasWaiting) {
-      const msg = cause instanceof Error ? cause.message : String(cause);
-      this.onError?.(new TransactionError('transport', this.id, `transport error: ${msg}`, cause));
+      this.onError?.(TransactionError.transport(this.id, cause));
     }
   }
 

@@ -86,8 +86,7 @@ export class NonInviteClientTransaction {
       return;
     }
     this.terminate();
-    const msg = cause instanceof Error ? cause.message : String(cause);
-    this.tu.onError(new TransactionError('transport', this.id, `transport error: ${msg}`, cause));
+    this.tu.onError(TransactionError.transport(this.id, cause));
   }
 
   /** Ends the transaction and reports `err` to the TU (resolution failure, layer decisions). */

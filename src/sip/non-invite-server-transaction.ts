@@ -50,8 +50,7 @@ export class NonInviteServerTransaction {
     const wasWaiting = this.state !== 'completed';
     this.terminate();
     if (wasWaiting) {
-      const msg = cause instanceof Error ? cause.message : String(cause);
-      this.onError?.(new TransactionError('transport', this.id, `transport error: ${msg}`, cause));
+      this.onError?.(TransactionError.transport(this.id, cause));
     }
   }
 

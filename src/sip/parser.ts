@@ -327,7 +327,15 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
     canonical = false; // the serializer adds a Content-Length
   }
   const wire: WireImage | undefined = canonical
-    ? { text: startPos === 0 ? s : s.slice(startPos), uriText: request?.uriText ?? '', snapshot: snapshotHeaders(headers), body }
+    ? {
+      text: startPos === 0 ? s : s.slice(startPos),
+      method: request?.method ?? '',
+      uriText: request?.uriText ?? '',
+      status,
+      reason,
+      snapshot: snapshotHeaders(headers),
+      body,
+    }
     : undefined;
   if (request !== undefined) {
     const uri = parseUri(request.uriText);

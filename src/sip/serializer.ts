@@ -14,7 +14,7 @@ import {
   type Uri,
 } from './message.js';
 import { formatUri, parseUri } from './uri.js';
-import { isToken, parseNameAddr, formatNameAddr } from './header-values.js';
+import { isToken } from './header-values.js';
 import { parseCoreHeaders } from './parser.js';
 import { ReceivedRequest, ReceivedResponse } from './wire-image.js';
 
@@ -154,8 +154,10 @@ export interface ResponseOptions {
 }
 
 /**
- * Build a response to a request: Via (all, in order), From, To, Call-ID, CSeq copied as RFC 3261 sec. 8.2.6.2
- * says (and Timestamp for 100, sec. 8.2.6.1), then the extra headers.
+ * Build a response to a request (RFC 3261 8.2.6): Via (all, in order, with the received/rport the transport
+ * stamped), From, To, Call-ID and CSeq copied exactly as they came, Timestamp for 100 (8.2.6.1), the To tag added
+ * when the request's To has none (8.2.6.2), then the extra headers. The one way responses are made, by the user
+ * agent and by the transaction layer alike.
  */
 export function buildResponse(
   request: SipRequest,
@@ -166,9 +168,10 @@ export function buildResponse(
 ): SipResponse {
   if (!Number.isInteger(status) || status < 100 || status > 699) throw new SipBuildError(`bad status ${status}`);
   const why = reason ?? defaultReason(status);
-  if (/[\r\n]/.test(why)) throw new SipBuildError('line break in reason phrase');
+  assertSingleLine(why, 'reason phrase');
+  const toTag = options.toTag !== undefined && !request.parsed.to.params.has('tag') ? options.toTag : undefined;
+  if (toTag !== undefined && !isToken(toTag)) throw new SipBuildError('To tag must be a token');
   const headers: HeaderEntry[] = [];
-  let toValue: string | undefined;
   for (const h of request.headers) {
     switch (h.name) {
       case 'Via':
@@ -178,20 +181,13 @@ export function buildResponse(
         headers.push({ name: h.name, value: h.value });
         break;
       case 'To':
-        toValue = h.value;
-        headers.push({ name: 'To', value: h.value });
+        // appended, not re-written: the To goes back as the client wrote it (a header parameter in either form)
+        headers.push({ name: 'To', value: toTag !== undefined ? h.value + ';tag=' + toTag : h.value });
         break;
       case 'Timestamp':
         if (status === 100) headers.push({ name: h.name, value: h.value });
         break;
     }
-  }
-  if (options.toTag !== undefined && toValue !== undefined && !request.parsed.to.params.has('tag')) {
-    if (!isToken(options.toTag)) throw new SipBuildError('To tag must be a token');
-    const to = parseNameAddr(toValue);
-    to.params.set('tag', options.toTag);
-    const entry = headers.find((h) => h.name === 'To');
-    if (entry) entry.value = formatNameAddr(to);
   }
   const body = options.body ?? '';
   checkBinary(body);

@@ -22,4 +22,9 @@ export class TransactionError extends Error {
   ) {
     super(message);
   }
+
+  /** The transport failed under transaction `id`; `cause` is what the socket or the resolver threw. */
+  static transport(id: string, cause: unknown): TransactionError {
+    return new TransactionError('transport', id, `transport error: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+  }
 }

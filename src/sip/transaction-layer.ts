@@ -1,6 +1,6 @@
 import type { Clock, Random } from '../../hal/clock.js';
 import { getHeaders, type SipMessage, type SipRequest, type SipResponse, type Via } from './message.js';
-import { buildRequest } from './serializer.js';
+import { buildRequest, buildResponse } from './serializer.js';
 import { formatVia } from './header-values.js';
 import { formatUri } from './uri.js';
 import {
@@ -11,7 +11,6 @@ import {
   type ClientTransactionHandlers,
 } from './client-transaction.js';
 import { createServerTransaction, InviteServerTransaction, type ServerTransaction } from './server-transaction.js';
-import { buildLocalResponse } from './local-response.js';
 import { NatLearner, type PublicAddress } from './nat.js';
 import { DEFAULT_TIMER_BASE, transactionTimers, type TimerBase } from './timers.js';
 import { TransactionError } from './transaction-error.js';
@@ -318,23 +317,23 @@ export class TransactionLayer {
     if (req.method === 'CANCEL') {
       const invite = this.servers.get(serverKey(req, 'INVITE'));
       if (!(invite instanceof InviteServerTransaction)) {
-        st.respond(buildLocalResponse(req, 481, 'Call/Transaction Does Not Exist', 'cancel481'));
+        st.respond(buildResponse(req, 481, undefined, [], { toTag: 'cancel481' }));
         this.strayHandler?.(req, source, 'cancel');
         return;
       }
-      st.respond(buildLocalResponse(req, 200, 'OK', tagOf(invite)));
+      st.respond(buildResponse(req, 200, undefined, [], { toTag: tagOf(invite) }));
       invite.receiveCancel(req);
       return;
     }
     if (!this.requestHandler) {
-      st.respond(buildLocalResponse(req, 503, 'Service Unavailable', 'notready'));
+      st.respond(buildResponse(req, 503, undefined, [], { toTag: 'notready' }));
       return;
     }
     try {
       this.requestHandler(req, st, source);
     } catch (err) {
       this.opts.log?.('warn', 'request handler threw', { method: req.method, error: err instanceof Error ? err.stack : String(err) });
-      st.respond(buildLocalResponse(req, 500, 'Server Internal Error', 'error500'));
+      st.respond(buildResponse(req, 500, undefined, [], { toTag: 'error500' }));
     }
   }
 

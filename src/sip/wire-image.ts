@@ -17,8 +17,11 @@ import { formatUri } from './uri.js';
 export interface WireImage {
   /** The message from its start line to the end of its body. */
   text: string;
-  /** For requests, the Request-URI exactly as written. */
+  /** The start line as parsed: method and Request-URI exactly as written for a request, status and reason for a response. */
+  method: string;
   uriText: string;
+  status: number;
+  reason: string;
   /** For each header entry at parse time: the entry, its name, its value. */
   snapshot: Array<HeaderEntry | string>;
   body: string;
@@ -51,10 +54,14 @@ export function unchangedReceivedText(msg: SipMessage): string | undefined {
   return msg.type === 'request' ? ReceivedRequest.unchangedText(msg, formatUri(msg.uri)) : ReceivedResponse.unchangedText(msg);
 }
 
+/** The image's text if headers and body are still as parsed (the caller has compared the start line). */
+function textIfUnchanged(w: WireImage, msg: SipMessage): string | undefined {
+  return msg.body === w.body && headersUnchanged(msg.headers, w.snapshot) ? w.text : undefined;
+}
+
 export class ReceivedRequest implements SipRequest {
   type = 'request' as const;
   readonly #wire: WireImage | undefined;
-  readonly #method: string;
 
   constructor(
     public method: string,
@@ -65,26 +72,18 @@ export class ReceivedRequest implements SipRequest {
     wire: WireImage | undefined,
   ) {
     this.#wire = wire;
-    this.#method = method;
   }
 
   /** The received text when `msg` is a received request still as it came; `formattedUri` is formatUri(msg.uri). */
   static unchangedText(msg: SipRequest, formattedUri: string): string | undefined {
-    if (!(#wire in msg)) return undefined;
-    const r = msg as ReceivedRequest;
-    const w = r.#wire;
-    if (w === undefined || msg.method !== r.#method || msg.body !== w.body || formattedUri !== w.uriText || !headersUnchanged(msg.headers, w.snapshot)) {
-      return undefined;
-    }
-    return w.text;
+    const w = #wire in msg ? msg.#wire : undefined;
+    return w !== undefined && msg.method === w.method && formattedUri === w.uriText ? textIfUnchanged(w, msg) : undefined;
   }
 }
 
 export class ReceivedResponse implements SipResponse {
   type = 'response' as const;
   readonly #wire: WireImage | undefined;
-  readonly #status: number;
-  readonly #reason: string;
 
   constructor(
     public status: number,
@@ -95,18 +94,11 @@ export class ReceivedResponse implements SipResponse {
     wire: WireImage | undefined,
   ) {
     this.#wire = wire;
-    this.#status = status;
-    this.#reason = reason;
   }
 
   /** The received text when `msg` is a received response still as it came. */
   static unchangedText(msg: SipResponse): string | undefined {
-    if (!(#wire in msg)) return undefined;
-    const r = msg as ReceivedResponse;
-    const w = r.#wire;
-    if (w === undefined || msg.status !== r.#status || msg.reason !== r.#reason || msg.body !== w.body || !headersUnchanged(msg.headers, w.snapshot)) {
-      return undefined;
-    }
-    return w.text;
+    const w = #wire in msg ? msg.#wire : undefined;
+    return w !== undefined && msg.status === w.status && msg.reason === w.reason ? textIfUnchanged(w, msg) : undefined;
   }
 }
