@@ -1,0 +1,205 @@
+/**
+ * One call's signalling, both ends ours, over real UDP on 127.0.0.1 with the real transaction layers, on fake
+ * time: set-up and BYE, CANCEL -> 487, 486, a digest challenge answered once, and the 200 retransmitted until its
+ * ACK (given up with a BYE after 64*T1). Tests wait for messages, never for time.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock, seededRandom } from '../../hal/clock.js';
+import { InviteSession, type CallEnd, type InviteSessionEvents, type SessionBase } from '../../src/call/invite-session.js';
+import { computeDigestResponse, SipCredentials } from '../../src/sip/digest.js';
+import { getHeader, type SipRequest, type SipResponse } from '../../src/sip/message.js';
+import { buildRequest, buildResponse } from '../../src/sip/serializer.js';
+import type { InviteServerTransaction } from '../../src/sip/server-transaction.js';
+import { TransactionLayer } from '../../src/sip/transaction-layer.js';
+import { SipTransportLayer } from '../../src/sip/transport-layer.js';
+import { UdpTransport } from '../../src/sip/udp-transport.js';
+
+const open: Array<{ close(): unknown }> = [];
+afterEach(async () => {
+  for (const t of open.splice(0)) await t.close();
+});
+
+async function node(seed: number) {
+  const clock = new FakeClock();
+  const t = await UdpTransport.listen({ host: '127.0.0.1', port: 0 });
+  open.push(t);
+  const sent: string[] = [];
+  const transport = new SipTransportLayer({ transports: [t], clock, onTrace: (r) => r.direction === 'out' && sent.push(r.text.split('\r\n')[0]) });
+  const layer = new TransactionLayer({ transport, clock, random: seededRandom(seed) });
+  return { clock, layer, port: t.local.port, sent };
+}
+
+function signal<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Records a session's events; each can be awaited. */
+function recorder() {
+  const ringing = signal<SipResponse>();
+  const answered = signal<string>();
+  const ended = signal<CallEnd>();
+  const events: InviteSessionEvents = { ringing: ringing.resolve, answered: answered.resolve, ended: ended.resolve };
+  return { events, ringing: ringing.promise, answered: answered.promise, ended: ended.promise };
+}
+
+function base(n: Awaited<ReturnType<typeof node>>, user: string, events: InviteSessionEvents, seed: number): SessionBase {
+  return { transactions: n.layer, clock: n.clock, random: seededRandom(seed), userAgent: 'test', contact: `sip:${user}@127.0.0.1:${n.port}`, events, log: () => undefined };
+}
+
+const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
+const ANSWER = OFFER.replace('40000', '40002');
+
+/** A callee: every new INVITE becomes an answerable session handed to `onCall`; BYE and ACK go to it. */
+function callee(b: Awaited<ReturnType<typeof node>>, onCall: (s: InviteSession) => void) {
+  const rec = recorder();
+  let session: InviteSession | undefined;
+  b.layer.onRequest((req, st) => {
+    if (req.method === 'INVITE') {
+      session = InviteSession.answerable(base(b, '200', rec.events, 9), req, st as InviteServerTransaction);
+      onCall(session);
+    } else if (req.method === 'BYE' && session) session.remoteBye(req, st);
+    else st.respond(buildResponse(req, 481));
+  });
+  b.layer.onStray((msg, _src, kind) => {
+    if (kind === 'ack' && msg.type === 'request') session?.ackReceived(msg);
+  });
+  return rec;
+}
+
+function place(a: Awaited<ReturnType<typeof node>>, bPort: number, events: InviteSessionEvents, credentials?: SipCredentials): InviteSession {
+  return InviteSession.call({
+    ...base(a, '100', events, 3),
+    requestUri: `sip:200@127.0.0.1:${bPort}`,
+    from: '<sip:100@127.0.0.1>',
+    to: '<sip:200@127.0.0.1>',
+    sdpOffer: OFFER,
+    ...(credentials ? { credentials } : {}),
+  });
+}
+
+describe('InviteSession over real UDP', () => {
+  it('rings, answers, is acknowledged, and a BYE from the caller ends both sides', async () => {
+    const a = await node(1);
+    const b = await node(2);
+    const far = callee(b, (s) => {
+      s.ring();
+      s.accept(ANSWER);
+    });
+    const me = recorder();
+    const call = place(a, b.port, me.events);
+    expect((await me.ringing).status).toBe(180);
+    expect(await me.answered).toBe(ANSWER);
+    expect(call.state).toBe('confirmed');
+    await far.answered; // the ACK reached the callee
+    call.hangUp();
+    expect(await far.ended).toEqual({ kind: 'remote-bye' });
+    expect(await me.ended).toEqual({ kind: 'local-hangup' });
+  });
+
+  it('hanging up while it rings sends CANCEL; the callee answers 487', async () => {
+    const a = await node(3);
+    const b = await node(4);
+    const far = callee(b, (s) => s.ring());
+    const me = recorder();
+    const call = place(a, b.port, me.events);
+    await me.ringing;
+    call.hangUp();
+    expect(call.state).toBe('cancelling');
+    expect(await far.ended).toEqual({ kind: 'cancelled' });
+    expect(await me.ended).toEqual({ kind: 'cancelled' });
+    expect(b.sent).toContain('SIP/2.0 487 Request Terminated');
+  });
+
+  it('486 from the callee ends the call as rejected 486', async () => {
+    const a = await node(5);
+    const b = await node(6);
+    callee(b, (s) => s.reject(486));
+    const me = recorder();
+    place(a, b.port, me.events);
+    expect(await me.ended).toEqual({ kind: 'rejected', status: 486 });
+  });
+
+  it('answers a 401 once with digest credentials: same Call-ID, next CSeq, a correct response', async () => {
+    const a = await node(7);
+    const b = await node(8);
+    const invites: SipRequest[] = [];
+    b.layer.onRequest((req, st) => {
+      invites.push(req);
+      if (invites.length === 1) {
+        st.respond(buildResponse(req, 401, undefined, [['WWW-Authenticate', 'Digest realm="pbx", nonce="n0nce", qop="auth", algorithm=MD5']], { toTag: 'c1' }));
+        return;
+      }
+      st.respond(buildResponse(req, 200, undefined, [['Contact', `<sip:200@127.0.0.1:${b.port}>`], ['Content-Type', 'application/sdp']], { toTag: 'c2', body: ANSWER }));
+    });
+    const me = recorder();
+    place(a, b.port, me.events, new SipCredentials('100', 'secret'));
+    expect(await me.answered).toBe(ANSWER);
+    expect(invites).toHaveLength(2);
+    const [first, second] = invites;
+    expect(second.parsed.callId).toBe(first.parsed.callId);
+    expect(second.parsed.cseq.seq).toBe(first.parsed.cseq.seq + 1);
+    expect(second.parsed.from.params.get('tag')).toBe(first.parsed.from.params.get('tag'));
+    const authz = getHeader(second, 'Authorization')!;
+    const field = (n: string) => new RegExp(`${n}="?([^",]+)"?`).exec(authz)?.[1];
+    expect(field('response')).toBe(
+      computeDigestResponse({ algorithm: 'MD5', username: '100', password: 'secret', realm: 'pbx', nonce: 'n0nce', method: 'INVITE', uri: field('uri')!, qop: 'auth', nc: field('nc')!, cnonce: field('cnonce')! }),
+    );
+  });
+
+  it('a wrong password is not retried forever: the second 401 for the same nonce ends the call', async () => {
+    const a = await node(9);
+    const b = await node(10);
+    let count = 0;
+    b.layer.onRequest((req, st) => {
+      count++;
+      st.respond(buildResponse(req, 401, undefined, [['WWW-Authenticate', 'Digest realm="pbx", nonce="same"']], { toTag: 't' + count }));
+    });
+    const me = recorder();
+    place(a, b.port, me.events, new SipCredentials('100', 'wrong'));
+    const end = await me.ended;
+    expect(end.kind).toBe('auth-failed');
+    expect(count).toBe(2);
+  });
+
+  it('retransmits the 200 until the ACK comes; with no ACK it gives up after 64*T1 and sends BYE', async () => {
+    // The caller is a bare transaction layer that never acknowledges and counts the 200s reaching it.
+    const a = await node(11);
+    const c = await node(13);
+    const far = callee(c, (s) => s.accept(ANSWER));
+    c.layer.onStray(() => undefined); // no ACK ever reaches the callee's session
+    let oks = 0;
+    let next = signal<void>();
+    const bye = signal<SipRequest>();
+    a.layer.onRequest((req, st) => {
+      st.respond(buildResponse(req, 200));
+      if (req.method === 'BYE') bye.resolve(req);
+    });
+    const invite = buildRequest({
+      method: 'INVITE',
+      uri: `sip:200@127.0.0.1:${c.port}`,
+      headers: [['Via', 'SIP/2.0/UDP x;branch=z9hG4bKx'], ['From', '<sip:100@127.0.0.1>;tag=r1'], ['To', '<sip:200@127.0.0.1>'], ['Call-ID', 'raw-call'], ['CSeq', '1 INVITE'], ['Contact', `<sip:100@127.0.0.1:${a.port}>`], ['Content-Type', 'application/sdp']],
+      body: OFFER,
+    });
+    a.layer.sendRequest(invite, {
+      onFinal: () => {
+        oks++;
+        next.resolve();
+      },
+      onError: () => undefined,
+    });
+    await next.promise;
+    expect(oks).toBe(1);
+    // T1, then doubling: 500, 1000, 2000, 4000 ms after each other.
+    for (const wait of [500, 1000, 2000, 4000]) {
+      next = signal<void>();
+      c.clock.advance(wait);
+      await next.promise;
+    }
+    expect(oks).toBe(5);
+    c.clock.advance(32_000);
+    expect((await bye.promise).parsed.callId).toBe('raw-call');
+    expect(await far.ended).toEqual({ kind: 'no-ack' });
+  });
+});
