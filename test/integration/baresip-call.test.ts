@@ -125,6 +125,8 @@ describe('calls with a real baresip far end, direct IP', () => {
     await both(agent.waitForLog(after(mark, (l) => l.msg === 'call connected'), 20_000));
     await far.event('CALL_ESTABLISHED');
     expect(await line()).toMatchObject({ state: 'connected', call: { direction: 'out', codec: 'PCMU' } });
+    // baresip's 180 came before its 200: the line went through ringback.
+    expect(agent.lines.some(after(mark, (l) => l.msg === 'line state' && l.to === 'ringback'))).toBe(true);
     const connectedAt = earSampleCount();
     await earReaches(connectedAt + 2 * 8000);
     // A digit keyed in the call goes out as an RFC 4733 event (both sides offered telephone-event).
