@@ -122,14 +122,15 @@ export function parseChallenges(value: string): AuthChallenge[] {
 
 export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess' | 'SHA-512-256' | 'SHA-512-256-sess';
 
-const ALGORITHMS: Readonly<Record<string, DigestAlgorithm>> = {
-  'md5': 'MD5',
-  'md5-sess': 'MD5-sess',
-  'sha-256': 'SHA-256',
-  'sha-256-sess': 'SHA-256-sess',
-  'sha-512-256': 'SHA-512-256',
-  'sha-512-256-sess': 'SHA-512-256-sess',
-};
+// A Map, not an object: algorithm=constructor must not find Object.prototype's.
+const ALGORITHMS: ReadonlyMap<string, DigestAlgorithm> = new Map([
+  ['md5', 'MD5'],
+  ['md5-sess', 'MD5-sess'],
+  ['sha-256', 'SHA-256'],
+  ['sha-256-sess', 'SHA-256-sess'],
+  ['sha-512-256', 'SHA-512-256'],
+  ['sha-512-256-sess', 'SHA-512-256-sess'],
+]);
 
 /** A Digest challenge we know how to answer. */
 export interface DigestChallenge {
@@ -158,7 +159,7 @@ export function toDigestChallenge(c: AuthChallenge, kind: 'www' | 'proxy'): Dige
   const realm = c.params.get('realm');
   const nonce = c.params.get('nonce');
   if (realm === undefined || nonce === undefined) return undefined;
-  const alg = ALGORITHMS[(c.params.get('algorithm') ?? 'MD5').toLowerCase()];
+  const alg = ALGORITHMS.get((c.params.get('algorithm') ?? 'MD5').toLowerCase());
   if (!alg) return undefined;
   const qopRaw = c.params.get('qop');
   const qop = qopRaw === undefined ? [] : qopRaw.split(',').map((q) => q.trim().toLowerCase()).filter(Boolean);

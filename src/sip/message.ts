@@ -123,7 +123,8 @@ export const COMPACT_HEADER_NAMES: Readonly<Record<string, string>> = {
   y: 'Identity',
 };
 
-const CANONICAL_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
+// A Map, not an object: a header named "constructor" or "__proto__" must not find Object.prototype's.
+const CANONICAL_NAMES: ReadonlyMap<string, string> = new Map(
   [
     'Accept', 'Accept-Encoding', 'Accept-Language', 'Alert-Info', 'Allow', 'Allow-Events', 'Authentication-Info',
     'Authorization', 'Call-ID', 'Call-Info', 'Contact', 'Content-Disposition', 'Content-Encoding',
@@ -134,7 +135,7 @@ const CANONICAL_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
     'Session-Expires', 'Subject', 'Subscription-State', 'Supported', 'Timestamp', 'To', 'Unsupported',
     'User-Agent', 'Via', 'Warning', 'WWW-Authenticate', 'Min-SE', 'Path', 'Privacy', 'Reason', 'Identity',
     'Accept-Contact', 'Reject-Contact', 'Request-Disposition',
-  ].map((n) => [n.toLowerCase(), n]),
+  ].map((n): [string, string] => [n.toLowerCase(), n]),
 );
 
 /** Canonical long name for any header name as it may appear on the wire (compact, any case). */
@@ -144,7 +145,7 @@ export function canonicalHeaderName(name: string): string {
     const c = COMPACT_HEADER_NAMES[lower];
     if (c) return c;
   }
-  return CANONICAL_NAMES[lower] ?? name;
+  return CANONICAL_NAMES.get(lower) ?? name;
 }
 
 /** First value of a header, or undefined. `name` may be any case or compact. */

@@ -36,6 +36,8 @@ interface Spelling {
   canonical: string;
   /** The wire spelling is the canonical name itself, as the serializer writes it. */
   exact: boolean;
+  /** Which core header it names (VIA ... MAX_FORWARDS), 0 for any other. */
+  core: number;
 }
 const NAME_TABLE_MASK = 1023;
 const NAME_TABLE: Array<Spelling[] | undefined> = new Array(NAME_TABLE_MASK + 1).fill(undefined);
@@ -62,7 +64,7 @@ function newSpelling(s: string, start: number, end: number): Spelling {
   const bucket = NAME_TABLE[slot];
   const raw = s.slice(start, end);
   const canonical = canonicalHeaderName(raw);
-  const entry: Spelling = { raw, canonical, exact: raw === canonical };
+  const entry: Spelling = { raw, canonical, exact: raw === canonical, core: CORE_KIND.get(canonical) ?? 0 };
   // Short buckets too: crafted names that collide must not turn each lookup into a long scan.
   if (nameCacheSize < NAME_CACHE_LIMIT && (bucket === undefined || bucket.length < 4)) {
     // A slice may keep the whole message alive; the table keeps copies.
@@ -104,82 +106,136 @@ function checkVersion(s: string, start: number, end: number): boolean {
   return major === 2 && minor === 0;
 }
 
+// The core headers (RFC 3261 sec. 8.1.1), by kind.
+const VIA = 1;
+const FROM = 2;
+const TO = 3;
+const CALL_ID = 4;
+const CSEQ = 5;
+const CONTENT_LENGTH = 6;
+const MAX_FORWARDS = 7;
+const CORE_KIND: ReadonlyMap<string, number> = new Map([
+  ['Via', VIA], ['From', FROM], ['To', TO], ['Call-ID', CALL_ID], ['CSeq', CSEQ], ['Content-Length', CONTENT_LENGTH],
+  ['Max-Forwards', MAX_FORWARDS],
+]);
+const CORE_NAMES = ['', 'Via', 'From', 'To', 'Call-ID', 'CSeq', 'Content-Length', 'Max-Forwards'];
+
+/**
+ * Where the core header values are, four numbers each in header order: kind, header index, start, end. A start
+ * of -1 means the value is the entry's value string; otherwise it is [start, end) of the message text, which the
+ * value parsers read faster than a slice of it.
+ */
+type CoreRanges = number[];
+
 /**
  * Parse the core headers (RFC 3261 sec. 8.1.1) from header entries. `requestMethod` is given for requests so that
  * the CSeq method can be checked against it (sec. 8.2.1 / RFC 4475 3.1.2.17).
  */
 export function parseCoreHeaders(headers: HeaderEntry[], requestMethod?: string): CoreHeaders {
-  let via: Via[] | undefined;
-  let from: string | undefined;
-  let to: string | undefined;
-  let callId: string | undefined;
-  let cseq: string | undefined;
-  let cl: string | undefined;
-  let mf: string | undefined;
+  const ranges: CoreRanges = [];
   for (let k = 0; k < headers.length; k++) {
-    const h = headers[k];
-    switch (h.name) {
-      case 'Via': {
-        via ??= [];
-        const v = h.value;
-        // one value per line is the common case; split only when a comma is present at all
-        if (v.indexOf(',') < 0) via.push(parseVia(v));
-        else for (const part of splitCommaList(v)) via.push(parseVia(part));
-        break;
-      }
-      case 'From': from = once(from, h.value, 'From'); break;
-      case 'To': to = once(to, h.value, 'To'); break;
-      case 'Call-ID': callId = once(callId, h.value, 'Call-ID'); break;
-      case 'CSeq': cseq = once(cseq, h.value, 'CSeq'); break;
-      case 'Content-Length': cl = once(cl, h.value, 'Content-Length'); break;
-      case 'Max-Forwards': mf = once(mf, h.value, 'Max-Forwards'); break;
-    }
+    const kind = CORE_KIND.get(headers[k].name);
+    if (kind !== undefined) ranges.push(kind, k, -1, 0);
   }
-  if (via === undefined) fail('missing Via');
-  if (from === undefined) fail('missing From');
-  if (to === undefined) fail('missing To');
-  if (callId === undefined) fail('missing Call-ID');
-  if (cseq === undefined) fail('missing CSeq');
-  const parsedFrom: NameAddr = parseNameAddr(from);
-  const parsedTo: NameAddr = parseNameAddr(to);
-  checkCallId(callId);
-  const parsedCSeq = parseCSeq(cseq);
-  if (requestMethod !== undefined && parsedCSeq.method !== requestMethod) fail('CSeq method does not match the request method');
-  const core: CoreHeaders = { via, from: parsedFrom, to: parsedTo, callId, cseq: parsedCSeq };
-  if (cl !== undefined) {
-    const n = parseBoundedDecimal(cl, 0, cl.length, 0x7fffffff);
+  return coreHeaders('', headers, ranges, requestMethod);
+}
+
+function coreHeaders(text: string, headers: HeaderEntry[], ranges: CoreRanges, requestMethod: string | undefined): CoreHeaders {
+  const via: Via[] = [];
+  // offsets in `ranges` of the single-valued headers, -1 while not seen
+  const seen = [-1, -1, -1, -1, -1, -1, -1, -1];
+  let nextComma = -1;
+  for (let r = 0; r < ranges.length; r += 4) {
+    const kind = ranges[r];
+    if (kind !== VIA) {
+      if (seen[kind] >= 0) fail(`more than one ${CORE_NAMES[kind]}`);
+      seen[kind] = r;
+      continue;
+    }
+    let s = text;
+    let start = ranges[r + 2];
+    let end = ranges[r + 3];
+    let comma: boolean;
+    if (start < 0) {
+      s = headers[ranges[r + 1]].value;
+      start = 0;
+      end = s.length;
+      comma = s.indexOf(',') >= 0;
+    } else {
+      // ranges come in message order, so one forward search serves all the Via lines
+      if (nextComma < start) {
+        nextComma = s.indexOf(',', start);
+        if (nextComma < 0) nextComma = s.length;
+      }
+      comma = nextComma < end;
+    }
+    // one value per line is the common case; split only when a comma is present at all
+    if (!comma) via.push(parseVia(s, start, end));
+    else for (const part of splitCommaList(s.slice(start, end))) via.push(parseVia(part));
+  }
+  if (via.length === 0) fail('missing Via');
+  if (seen[FROM] < 0) fail('missing From');
+  if (seen[TO] < 0) fail('missing To');
+  if (seen[CALL_ID] < 0) fail('missing Call-ID');
+  if (seen[CSEQ] < 0) fail('missing CSeq');
+  let v = valueAt(text, headers, ranges, seen[FROM]);
+  const from: NameAddr = parseNameAddr(v, rangeStart, rangeEnd);
+  v = valueAt(text, headers, ranges, seen[TO]);
+  const to: NameAddr = parseNameAddr(v, rangeStart, rangeEnd);
+  v = valueAt(text, headers, ranges, seen[CALL_ID]);
+  checkCallId(v, rangeStart, rangeEnd);
+  const callId = headers[ranges[seen[CALL_ID] + 1]].value;
+  v = valueAt(text, headers, ranges, seen[CSEQ]);
+  const cseq = parseCSeq(v, rangeStart, rangeEnd);
+  if (requestMethod !== undefined && cseq.method !== requestMethod) fail('CSeq method does not match the request method');
+  const core: CoreHeaders = { via, from, to, callId, cseq };
+  if (seen[CONTENT_LENGTH] >= 0) {
+    v = valueAt(text, headers, ranges, seen[CONTENT_LENGTH]);
+    const n = parseBoundedDecimal(v, rangeStart, rangeEnd, 0x7fffffff);
     if (n < 0) fail('bad Content-Length');
     core.contentLength = n;
   }
-  if (mf !== undefined) {
-    const n = parseBoundedDecimal(mf, 0, mf.length, 255);
+  if (seen[MAX_FORWARDS] >= 0) {
+    v = valueAt(text, headers, ranges, seen[MAX_FORWARDS]);
+    const n = parseBoundedDecimal(v, rangeStart, rangeEnd, 255);
     if (n < 0) fail('bad Max-Forwards');
     core.maxForwards = n;
   }
   return core;
 }
 
-function once(previous: string | undefined, value: string, name: string): string {
-  if (previous !== undefined) fail(`more than one ${name}`);
-  return value;
+// Set by valueAt: where in the string it returns the value lies.
+let rangeStart = 0;
+let rangeEnd = 0;
+
+function valueAt(text: string, headers: HeaderEntry[], ranges: CoreRanges, r: number): string {
+  if (ranges[r + 2] >= 0) {
+    rangeStart = ranges[r + 2];
+    rangeEnd = ranges[r + 3];
+    return text;
+  }
+  const v = headers[ranges[r + 1]].value;
+  rangeStart = 0;
+  rangeEnd = v.length;
+  return v;
 }
 
 // callid = word [ "@" word ] (RFC 3261 sec. 25.1); word is token plus a few separators.
 const CALLID_EXTRA = new Uint8Array(256);
 for (const ch of '()<>:\\"/[]?{}') CALLID_EXTRA[ch.charCodeAt(0)] = 1;
 
-function checkCallId(id: string): void {
+function checkCallId(s: string, start: number, end: number): void {
   let at = -1;
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
     if (c === 64) {
-      if (at >= 0 || i === 0 || i === id.length - 1) fail('bad Call-ID');
+      if (at >= 0 || i === start || i === end - 1) fail('bad Call-ID');
       at = i;
     } else if (c > 255 || ((CHAR_CLASS[c] & C_TOKEN) === 0 && CALLID_EXTRA[c] === 0)) {
       fail('bad Call-ID');
     }
   }
-  if (id.length === 0) fail('bad Call-ID');
+  if (end === start) fail('bad Call-ID');
 }
 
 // One char class, no alternation: linear time on any input.
@@ -253,6 +309,8 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
 
   // Header lines; a line starting with SP/HTAB continues the previous one (folding becomes one SP).
   const headers: HeaderEntry[] = [];
+  const ranges: CoreRanges = [];
+  let lastCore = -1; // offset in ranges of the last header line when it is a core header
   pos = nl + 1;
   for (;;) {
     nl = s.indexOf('\n', pos);
@@ -279,6 +337,7 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
       if (b > a) {
         const last = headers[headers.length - 1];
         last.value = last.value.length === 0 ? s.slice(a, b) : last.value + ' ' + s.slice(a, b);
+        if (lastCore >= 0) ranges[lastCore + 2] = -1; // no longer one range of the text
       }
     } else {
       // A name already in the table, then optional blanks, then the colon: the usual line.
@@ -311,12 +370,18 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
       while (b > i && isWs(s.charCodeAt(b - 1))) b--;
       // "Name: value" CRLF: nothing around the colon but one SP, nothing after the value
       canonical &&= name.exact && i === nameEnd + 2 && s.charCodeAt(nameEnd + 1) === 32 && b === lineEnd && lineEnd === nl - 1;
+      if (name.core !== 0) {
+        lastCore = ranges.length;
+        ranges.push(name.core, headers.length, i, b);
+      } else {
+        lastCore = -1;
+      }
       headers.push({ name: name.canonical, value: s.slice(i, b) });
     }
     pos = nl + 1;
   }
 
-  const parsed = parseCoreHeaders(headers, request?.method);
+  const parsed = coreHeaders(s, headers, ranges, request?.method);
   let body: string;
   if (parsed.contentLength !== undefined) {
     if (len - pos < parsed.contentLength) fail('body shorter than Content-Length');

@@ -102,8 +102,7 @@ function parsePort(s: string, start: number, end: number): number {
  * i + host.length (every host character lower-cases to one character). Exported because Via sent-by uses the same
  * grammar.
  */
-export function readHost(s: string, i: number): string {
-  const len = s.length;
+export function readHost(s: string, i: number, len: number = s.length): string {
   let upper = false;
   let j = i;
   if (i < len && s.charCodeAt(i) === 91 /* [ */) {
@@ -127,13 +126,13 @@ export function readHost(s: string, i: number): string {
   return upper ? s.slice(i, j).toLowerCase() : s.slice(i, j);
 }
 
-function parseSipUri(s: string, scheme: 'sip' | 'sips', start: number): SipUri {
-  const len = s.length;
+function parseSipUri(s: string, scheme: 'sip' | 'sips', start: number, len: number): SipUri {
   let i = start;
   let user: string | undefined;
   let password: string | undefined;
   // '@' cannot occur unescaped in hostport, params or headers, so the first one ends the userinfo.
-  const at = s.indexOf('@', i);
+  let at = s.indexOf('@', i);
+  if (at >= len) at = -1;
   if (at >= 0) {
     let colon = -1;
     for (let j = i; j < at; j++) {
@@ -148,7 +147,7 @@ function parseSipUri(s: string, scheme: 'sip' | 'sips', start: number): SipUri {
     if (colon >= 0) password = unescapeChecked(s, colon + 1, at, C_PASSWORD, 'password');
     i = at + 1;
   }
-  const host = readHost(s, i);
+  const host = readHost(s, i, len);
   i += host.length;
   let port: number | undefined;
   if (i < len && s.charCodeAt(i) === 58) {
@@ -243,33 +242,35 @@ export function lowerParamName(s: string, start: number, end: number): string {
   return lowerSlice(s, start, end);
 }
 
-/** Parse a URI as it appears in a Request-URI or inside <...>; throws SipParseError. */
-export function parseUri(s: string): Uri {
-  const len = s.length;
+/** Parse a URI as it appears in a Request-URI or inside <...> (all of s, or s[start, end)); throws SipParseError. */
+export function parseUri(s: string, start = 0, len: number = s.length): Uri {
   let colon = -1;
-  for (let i = 0; i < len; i++) {
+  for (let i = start; i < len; i++) {
     const c = s.charCodeAt(i);
     if (c === 58) {
       colon = i;
       break;
     }
-    if (c > 255 || (CHAR_CLASS[c] & C_SCHEME) === 0 || (i === 0 && !((c | 32) >= 97 && (c | 32) <= 122))) {
+    if (c > 255 || (CHAR_CLASS[c] & C_SCHEME) === 0 || (i === start && !((c | 32) >= 97 && (c | 32) <= 122))) {
       fail('bad URI scheme');
     }
   }
-  if (colon <= 0) fail('URI without scheme');
-  if (colon === 3 && (s.charCodeAt(0) | 32) === 115 && (s.charCodeAt(1) | 32) === 105 && (s.charCodeAt(2) | 32) === 112) {
-    return parseSipUri(s, 'sip', 4);
+  if (colon <= start) fail('URI without scheme');
+  if (
+    colon === start + 3 && (s.charCodeAt(start) | 32) === 115 && (s.charCodeAt(start + 1) | 32) === 105 &&
+    (s.charCodeAt(start + 2) | 32) === 112
+  ) {
+    return parseSipUri(s, 'sip', colon + 1, len);
   }
-  const scheme = s.slice(0, colon).toLowerCase();
-  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(s, scheme, colon + 1);
+  const scheme = s.slice(start, colon).toLowerCase();
+  if (scheme === 'sip' || scheme === 'sips') return parseSipUri(s, scheme, colon + 1, len);
   if (colon + 1 === len) fail('empty URI');
   for (let i = colon + 1; i < len; i++) {
     const c = s.charCodeAt(i);
     // absoluteURI chars: printable, no whitespace, no delimiters that end a name-addr or header.
     if (c <= 32 || c === 127 || c === 34 || c === 60 || c === 62 || c > 255) fail('bad character in URI');
   }
-  return { kind: 'absolute', scheme, rest: s.slice(colon + 1) };
+  return { kind: 'absolute', scheme, rest: s.slice(colon + 1, len) };
 }
 
 /** Format a URI; parseUri(formatUri(u)) equals u for every URI parseUri returns. */

@@ -100,6 +100,13 @@ describe('challenge parsing', () => {
     );
     expect(cs.map((c) => c.nonce)).toEqual(['4', '2', '1']);
   });
+  it('drops algorithms named like Object.prototype properties instead of crashing on them', () => {
+    const cs = digestChallengesFrom(
+      ['Digest realm="r", nonce="1", algorithm=constructor', 'Digest realm="r", nonce="2", algorithm=__proto__', 'Digest realm="r", nonce="3"'],
+      'www',
+    );
+    expect(cs.map((c) => [c.nonce, c.algorithm])).toEqual([['3', 'MD5']]);
+  });
   it('skips a malformed line but keeps a good one', () => {
     const faults: string[] = [];
     const cs = digestChallengesFrom(['Digest realm="oops', 'Digest realm="r", nonce="n"'], 'proxy', (e) => faults.push(e.fault));

@@ -205,6 +205,16 @@ describe('serializeMessage and builders', () => {
 });
 
 describe('parseMessage on adversarial shapes', () => {
+  it('keeps header names that are also names of Object.prototype properties as the strings they are', () => {
+    const m = parseMessage(INVITE.replace('Content-Type:', 'constructor: a\r\n__proto__: b\r\nhasOwnProperty: c\r\nContent-Type:'));
+    expect(m.headers.slice(7, 10)).toEqual([
+      { name: 'constructor', value: 'a' },
+      { name: '__proto__', value: 'b' },
+      { name: 'hasOwnProperty', value: 'c' },
+    ]);
+    expect(serializeMessage(m)).toContain('\r\nconstructor: a\r\n__proto__: b\r\nhasOwnProperty: c\r\n');
+  });
+
   it('parses header names that collide in the name cache correctly', () => {
     // the table's slot comes from the length and the first and last characters: many spellings, one slot
     const names = ['XaaY', 'XabY', 'XbaY', 'XbbY', 'XccY', 'XddY', 'xaaY', 'XAAY', 'XaaYY'];
