@@ -4,6 +4,7 @@
  * carry several lines; both are flattened into one list. Everything here is untrusted input: a malformed value
  * yields a typed error, never a throw of anything else.
  */
+import { isTokenChar } from './uri.js';
 
 export class ChallengeParseError extends Error {
   override readonly name = 'ChallengeParseError';
@@ -24,22 +25,29 @@ export interface AuthChallenge {
   token68?: string;
 }
 
-const TOKEN_CHARS = /[A-Za-z0-9\-.!%*_+`'~]/;
-const TOKEN68_CHARS = /[A-Za-z0-9\-._~+/=]/;
+// token68 (RFC 7235 sec. 2.1): ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "=" padding
+const TOKEN68_CHARS = new Uint8Array(128);
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=') TOKEN68_CHARS[ch.charCodeAt(0)] = 1;
 
-function isWs(c: string): boolean {
-  return c === ' ' || c === '\t' || c === '\r' || c === '\n';
+function isWs(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
 }
 
 class Cursor {
   i = 0;
   constructor(readonly s: string) {}
   skipWs(): void {
-    while (this.i < this.s.length && isWs(this.s[this.i])) this.i++;
+    const s = this.s;
+    let i = this.i;
+    while (i < s.length && isWs(s.charCodeAt(i))) i++;
+    this.i = i;
   }
   /** Skips whitespace and empty list elements (",  ,") which RFC 7230's #rule allows. */
   skipWsAndCommas(): void {
-    while (this.i < this.s.length && (isWs(this.s[this.i]) || this.s[this.i] === ',')) this.i++;
+    const s = this.s;
+    let i = this.i;
+    while (i < s.length && (isWs(s.charCodeAt(i)) || s.charCodeAt(i) === 44)) i++;
+    this.i = i;
   }
   eof(): boolean {
     return this.i >= this.s.length;
@@ -48,13 +56,35 @@ class Cursor {
     return this.s[this.i] ?? '';
   }
   token(): string {
+    const s = this.s;
     const start = this.i;
-    while (this.i < this.s.length && TOKEN_CHARS.test(this.s[this.i])) this.i++;
-    return this.s.slice(start, this.i);
+    let i = start;
+    while (i < s.length && isTokenChar(s.charCodeAt(i))) i++;
+    this.i = i;
+    return s.slice(start, i);
+  }
+  token68End(): number {
+    const s = this.s;
+    let i = this.i;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 128 || TOKEN68_CHARS[c] === 0) break;
+    }
+    return i;
   }
   quoted(): string {
-    // Caller has checked the opening quote.
+    // Caller has checked the opening quote. Without a backslash the value is a plain slice.
     this.i++;
+    const s = this.s;
+    for (let j = this.i; j < s.length; j++) {
+      const c = s.charCodeAt(j);
+      if (c === 34) {
+        const v = s.slice(this.i, j);
+        this.i = j + 1;
+        return v;
+      }
+      if (c === 92) break;
+    }
     let out = '';
     while (this.i < this.s.length) {
       const c = this.s[this.i++];
@@ -111,7 +141,7 @@ export function parseChallenges(value: string): AuthChallenge[] {
     cur.i = save;
     if (isParam) continue;
     const t0 = cur.i;
-    while (!cur.eof() && TOKEN68_CHARS.test(cur.peek())) cur.i++;
+    cur.i = cur.token68End();
     if (cur.i === t0) throw new ChallengeParseError('expected auth-param or token68', cur.i);
     current.token68 = value.slice(t0, cur.i);
     cur.skipWs();

@@ -88,8 +88,12 @@ export function computeDigestResponse(d: DigestInput): string {
 
 /** quoted-string with the two characters that need escaping escaped (RFC 3261 sec. 25.1). */
 function quote(s: string): string {
+  if (s.indexOf('"') < 0 && s.indexOf('\\') < 0) return '"' + s + '"';
   return '"' + s.replace(/[\\"]/g, (c) => '\\' + c) + '"';
 }
+
+/** Two lower-case hex digits for each byte value. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 export type AuthRefusal =
   /** No challenge in the response that we can answer (unknown scheme/algorithm, missing nonce). */
@@ -232,9 +236,13 @@ export class DigestAuthenticator {
     return { name: c.kind === 'proxy' ? 'Proxy-Authorization' : 'Authorization', value: 'Digest ' + parts.join(', ') };
   }
 
+  /** 128 random bits as 32 hex digits (a byte table: Number.toString(16) of a double is slow). */
   private makeCnonce(): string {
     let s = '';
-    for (let i = 0; i < 4; i++) s += Math.floor(this.random() * 0x100000000).toString(16).padStart(8, '0');
+    for (let i = 0; i < 4; i++) {
+      const n = Math.floor(this.random() * 0x100000000);
+      s += HEX_BYTE[n >>> 24] + HEX_BYTE[(n >>> 16) & 0xff] + HEX_BYTE[(n >>> 8) & 0xff] + HEX_BYTE[n & 0xff];
+    }
     return s;
   }
 }
