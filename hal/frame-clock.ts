@@ -113,7 +113,9 @@ export class FrameClock {
       this.nodeTimer.unref(); // a running packet clock must not keep the process alive on shutdown
       return;
     }
-    this.timer = this.clock.setTimeout(this.onTimer, remaining > 0 ? remaining : 0);
+    // On the real clock with preciseMs 0: whole milliseconds again (one wake-up), late by up to 1 ms instead of early.
+    const wait = this.clock === systemClock ? Math.ceil(remaining) : remaining;
+    this.timer = this.clock.setTimeout(this.onTimer, wait > 0 ? wait : 0);
   }
 
   private wake(): void {

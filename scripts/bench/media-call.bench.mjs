@@ -3,6 +3,10 @@
 // counted, so one end's cost is about half), heap growth and GC counts (perf_hooks) beside the packet count.
 // MEDIA_CALL_SECONDS shortens the run (default 30 s). The clock's own cost is included; MEDIA_CALL_PRECISE_MS=0
 // runs it on timers only (one wake-up per tick, no Atomics.wait) to show what the precise sleep adds.
+// The floor line runs the same packets with no media code at all (two bare node:dgram sockets sending 172-byte
+// datagrams to each other on a 20 ms timer, for a third of the run): what Node's event loop and dgram cost on this
+// machine, which no media code in this process can go below.
+import dgram from 'node:dgram';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { systemClock, seededRandom } from '../../dist/hal/clock.js';
 import { FrameClock } from '../../dist/hal/frame-clock.js';
@@ -62,3 +66,28 @@ console.log(`media call loss: ${a.stats().lost + b.stats().lost} packets, playou
 obs.disconnect();
 await a.close();
 await b.close();
+
+const bare = () => new Promise((r) => { const s = dgram.createSocket('udp4'); s.bind(0, '127.0.0.1', () => r(s)); });
+const x = await bare();
+const y = await bare();
+const noop = () => {};
+x.on('message', noop);
+y.on('message', noop);
+const datagram = Buffer.alloc(172);
+const floorTicks = Math.max(50, Math.round(frames / 3));
+const floorCpu0 = process.cpuUsage();
+const floorStart = performance.now();
+await new Promise((resolve) => {
+  let n = 0;
+  const tick = () => {
+    x.send(datagram, y.address().port, '127.0.0.1');
+    y.send(datagram, x.address().port, '127.0.0.1');
+    if (++n >= floorTicks) return resolve();
+    setTimeout(tick, Math.ceil(floorStart + (n + 1) * 20 - performance.now()));
+  };
+  setTimeout(tick, 20);
+});
+const floorCpu = process.cpuUsage(floorCpu0);
+console.log(`media call CPU floor, bare node:dgram with the same packets and timer: ${(((floorCpu.user + floorCpu.system) / 1e6 / (floorTicks / 50)) * 60).toFixed(3)} s per call-minute | goal 0.3 s`);
+x.close();
+y.close();

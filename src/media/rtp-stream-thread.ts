@@ -1,0 +1,191 @@
+/**
+ * An RtpSession run on a thread of its own (worker_threads), for when no sound card paces the audio: the packet
+ * clock, the sockets, the jitter buffer and concealment all live in the media thread (rtp-stream-worker.ts), with a
+ * V8 heap of their own. On the main thread, where the agent's SIP, HTTP and state machines allocate freely, a major
+ * garbage collection pauses everything for 10-20 ms; a packet clock there cannot keep its 1 ms p99 however precisely
+ * it sleeps (scripts/bench/media-clock.bench.mjs measures both).
+ *
+ * Audio crosses in two FrameRings over SharedArrayBuffers: the caller writes mouth frames (keep one or two queued
+ * ahead so a main-thread pause does not starve the clock) and reads earpiece frames at its own pace. Control and
+ * statistics go by message; they are rare. The same checks as RtpSession's are made here, before anything is sent
+ * across, so a bad address or digit is a typed error in the caller's thread, never a dead media thread.
+ */
+import { isIP } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { FrameRing } from './frame-ring.js';
+import type { RtpSessionStats } from './media-stats.js';
+import { RtpSessionError, type RtpSessionOptions } from './rtp-session.js';
+import { dtmfEventCode, TelephoneEventError } from './telephone-event.js';
+
+/** RtpSessionOptions without what cannot cross a thread boundary: the media thread uses the system clock. */
+export type RtpStreamThreadOptions = Omit<RtpSessionOptions, 'clock' | 'random'> & {
+  /** Frames each ring holds (default 8: 160 ms at 20 ms ptime). */
+  ringFrames?: number;
+};
+
+export interface ThreadStart {
+  options: Omit<RtpStreamThreadOptions, 'ringFrames'>;
+  mouth: SharedArrayBuffer;
+  ear: SharedArrayBuffer;
+}
+
+export type ThreadRequest =
+  | { type: 'set-remote'; address: string; port: number; rtcpPort: number }
+  | { type: 'send-dtmf'; digit: string; durationMs: number }
+  | { type: 'stats'; id: number }
+  | { type: 'close' };
+
+export type ThreadReply =
+  | { type: 'opened'; localPort: number; ssrc: number; frameSize: number }
+  | { type: 'failed'; name: string; reason: string; message: string }
+  | { type: 'dtmf'; digit: string }
+  | { type: 'stats'; id: number; stats: RtpSessionStats; underruns: number; skippedFrames: number }
+  | { type: 'closed' };
+
+export interface RtpStreamThreadStats extends RtpSessionStats {
+  /** Ticks at which no mouth frame was queued and silence was sent. */
+  underruns: number;
+  /** Frames the media thread's clock skipped after a stall of its own. */
+  skippedFrames: number;
+  /** Earpiece frames dropped because the caller did not read them in time. */
+  earOverflows: number;
+}
+
+export type RtpStreamThreadState = 'open' | 'closing' | 'closed';
+
+export class RtpStreamThreadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RtpStreamThreadError';
+  }
+}
+
+export class RtpStreamThread {
+  state: RtpStreamThreadState = 'open';
+  private dtmfListener: ((digit: string) => void) | undefined;
+  private nextStatsId = 1;
+  private readonly pendingStats = new Map<number, { resolve: (s: RtpStreamThreadStats) => void; reject: (e: Error) => void }>();
+  private closed: (() => void) | undefined;
+
+  /** Starts the media thread, which binds the ports and starts its packet clock; resolves once it streams. */
+  static async open(options: RtpStreamThreadOptions): Promise<RtpStreamThread> {
+    if (!isIP(options.remoteAddress)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${options.remoteAddress}`);
+    const frameSamples = ((options.ptimeMs ?? 20) * 8000) / 1000;
+    const ringFrames = options.ringFrames ?? 8;
+    const mouth = FrameRing.create(frameSamples, ringFrames);
+    const ear = FrameRing.create(frameSamples, ringFrames);
+    const { ringFrames: _unused, ...sessionOptions } = options;
+    const start: ThreadStart = { options: sessionOptions, mouth: mouth.buffer, ear: ear.buffer };
+    const worker = new Worker(new URL('./rtp-stream-worker.js', import.meta.url), { workerData: start });
+    const first = await new Promise<ThreadReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (first.type !== 'opened') {
+      await worker.terminate();
+      const reason = first.type === 'failed' ? first.reason : 'no-free-port';
+      throw new RtpSessionError(reason as RtpSessionError['reason'], first.type === 'failed' ? first.message : 'media thread did not open');
+    }
+    return new RtpStreamThread(worker, options, mouth, ear, first.localPort, first.ssrc);
+  }
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly options: RtpStreamThreadOptions,
+    private readonly mouth: FrameRing,
+    private readonly ear: FrameRing,
+    readonly localPort: number,
+    readonly ssrc: number,
+  ) {
+    worker.on('message', (m: ThreadReply) => this.onReply(m));
+    worker.on('error', () => this.onExit());
+    worker.on('exit', () => this.onExit());
+  }
+
+  get frameSize(): number {
+    return this.mouth.frameSamples;
+  }
+
+  /** Queues one mouth frame for the media thread's clock; false when the queue is full (the frame is dropped). */
+  writeFrame(pcm: Int16Array): boolean {
+    if (this.state !== 'open') return false;
+    return this.mouth.write(pcm);
+  }
+
+  /** Mouth frames queued and not yet sent. */
+  get queuedFrames(): number {
+    return this.mouth.available;
+  }
+
+  /** The next earpiece frame, if the media thread has produced one since the last read. */
+  readFrame(out: Int16Array): boolean {
+    return this.ear.read(out);
+  }
+
+  onDtmf(listener: (digit: string) => void): void {
+    this.dtmfListener = listener;
+  }
+
+  setRemote(address: string, port: number, rtcpPort = port + 1): void {
+    if (!isIP(address)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${address}`);
+    this.post({ type: 'set-remote', address, port, rtcpPort });
+  }
+
+  sendDtmf(digit: string, durationMs = 100): void {
+    if (this.options.telephoneEventPayloadType === undefined) throw new RtpSessionError('no-telephone-event', 'telephone-event was not negotiated: send DTMF in-band');
+    if (dtmfEventCode(digit) < 0) throw new TelephoneEventError(digit);
+    this.post({ type: 'send-dtmf', digit, durationMs });
+  }
+
+  stats(): Promise<RtpStreamThreadStats> {
+    if (this.state !== 'open') return Promise.reject(new RtpStreamThreadError('the media thread has ended'));
+    const id = this.nextStatsId++;
+    return new Promise((resolve, reject) => {
+      this.pendingStats.set(id, { resolve, reject });
+      this.post({ type: 'stats', id });
+    });
+  }
+
+  /** RTCP BYE from the media thread, then the thread ends. */
+  async close(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    await new Promise<void>((resolve) => {
+      this.closed = resolve;
+      this.post({ type: 'close' });
+    });
+    await this.worker.terminate();
+  }
+
+  private post(m: ThreadRequest): void {
+    if (this.state === 'open' || m.type === 'close') this.worker.postMessage(m);
+  }
+
+  private onReply(m: ThreadReply): void {
+    switch (m.type) {
+      case 'dtmf':
+        this.dtmfListener?.(m.digit);
+        return;
+      case 'stats': {
+        const pending = this.pendingStats.get(m.id);
+        this.pendingStats.delete(m.id);
+        pending?.resolve({ ...m.stats, underruns: m.underruns, skippedFrames: m.skippedFrames, earOverflows: this.ear.overflows });
+        return;
+      }
+      case 'closed':
+        this.onExit();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onExit(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    for (const p of this.pendingStats.values()) p.reject(new RtpStreamThreadError('the media thread has ended'));
+    this.pendingStats.clear();
+    this.closed?.();
+    this.closed = undefined;
+  }
+}
