@@ -85,6 +85,18 @@ function isSip20(s: string, start: number, end: number): boolean {
   );
 }
 
+/** First index at or after i in [i, end) that is not SP (the request line's words are separated by runs of SP). */
+function wordStart(s: string, i: number, end: number): number {
+  while (i < end && s.charCodeAt(i) === 32) i++;
+  return i;
+}
+
+/** End of the word starting at i: the next SP, or `end`. */
+function wordEnd(s: string, i: number, end: number): number {
+  const sp = s.indexOf(' ', i);
+  return sp < 0 || sp > end ? end : sp;
+}
+
 function fail(fault: string, status = 400): never {
   throw new SipParseError(fault, status);
 }
@@ -221,8 +233,9 @@ function valueAt(text: string, headers: HeaderEntry[], ranges: CoreRanges, r: nu
 }
 
 // callid = word [ "@" word ] (RFC 3261 sec. 25.1); word is token plus a few separators.
-const CALLID_EXTRA = new Uint8Array(256);
-for (const ch of '()<>:\\"/[]?{}') CALLID_EXTRA[ch.charCodeAt(0)] = 1;
+const CALLID_WORD = new Uint8Array(256);
+for (let c = 0; c < 256; c++) if ((CHAR_CLASS[c] & C_TOKEN) !== 0) CALLID_WORD[c] = 1;
+for (const ch of '()<>:\\"/[]?{}') CALLID_WORD[ch.charCodeAt(0)] = 1;
 
 function checkCallId(s: string, start: number, end: number): void {
   let at = -1;
@@ -231,7 +244,7 @@ function checkCallId(s: string, start: number, end: number): void {
     if (c === 64) {
       if (at >= 0 || i === start || i === end - 1) fail('bad Call-ID');
       at = i;
-    } else if (c > 255 || ((CHAR_CLASS[c] & C_TOKEN) === 0 && CALLID_EXTRA[c] === 0)) {
+    } else if (c > 255 || CALLID_WORD[c] === 0) {
       fail('bad Call-ID');
     }
   }
@@ -267,7 +280,9 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
   // Whether the text is exactly what serializeMessage writes for the parsed message (see wire-image.ts).
   let canonical = lineEnd === nl - 1;
 
-  let request: { method: string; uriText: string } | undefined;
+  let method: string | undefined; // set for a request
+  let uriStart = 0;
+  let uriEnd = 0;
   let status = 0;
   let reason = '';
   if (s.charCodeAt(pos) === 83 && s.charCodeAt(pos + 1) === 73 && s.charCodeAt(pos + 2) === 80 && s.charCodeAt(pos + 3) === 47) {
@@ -286,25 +301,20 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
     }
   } else {
     // Method SP Request-URI SP SIP-Version; runs of SP are tolerated (RFC 4475 3.1.2.9/10), extra words are not.
-    const words: number[] = [];
-    let i = pos;
-    while (i < lineEnd) {
-      while (i < lineEnd && s.charCodeAt(i) === 32) i++;
-      if (i >= lineEnd) break;
-      const start = i;
-      i = s.indexOf(' ', i);
-      if (i < 0 || i > lineEnd) i = lineEnd;
-      if (words.length === 6) fail('bad request line');
-      words.push(start, i);
-    }
-    if (words.length !== 6) fail('bad request line');
-    for (let k = words[0]; k < words[1]; k++) {
+    const methodStart = wordStart(s, pos, lineEnd);
+    const methodEnd = wordEnd(s, methodStart, lineEnd);
+    uriStart = wordStart(s, methodEnd, lineEnd);
+    uriEnd = wordEnd(s, uriStart, lineEnd);
+    const versionStart = wordStart(s, uriEnd, lineEnd);
+    const versionEnd = wordEnd(s, versionStart, lineEnd);
+    if (versionStart === versionEnd || wordStart(s, versionEnd, lineEnd) !== lineEnd) fail('bad request line');
+    for (let k = methodStart; k < methodEnd; k++) {
       const c = s.charCodeAt(k);
       if (c > 255 || (CHAR_CLASS[c] & C_TOKEN) === 0) fail('bad method');
     }
-    if (!checkVersion(s, words[4], words[5])) fail('unsupported SIP version', 505);
-    request = { method: s.slice(words[0], words[1]), uriText: s.slice(words[2], words[3]) };
-    canonical &&= words[0] === pos && words[2] === words[1] + 1 && words[4] === words[3] + 1 && words[5] === lineEnd && isSip20(s, words[4], words[5]);
+    if (!checkVersion(s, versionStart, versionEnd)) fail('unsupported SIP version', 505);
+    method = s.slice(methodStart, methodEnd);
+    canonical &&= methodStart === pos && uriStart === methodEnd + 1 && versionStart === uriEnd + 1 && versionEnd === lineEnd && isSip20(s, versionStart, versionEnd);
   }
 
   // Header lines; a line starting with SP/HTAB continues the previous one (folding becomes one SP).
@@ -381,7 +391,7 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
     pos = nl + 1;
   }
 
-  const parsed = coreHeaders(s, headers, ranges, request?.method);
+  const parsed = coreHeaders(s, headers, ranges, method);
   let body: string;
   if (parsed.contentLength !== undefined) {
     if (len - pos < parsed.contentLength) fail('body shorter than Content-Length');
@@ -394,18 +404,18 @@ export function parseMessage(data: Buffer | string, options?: ParseOptions): Sip
   const wire: WireImage | undefined = canonical
     ? {
       text: startPos === 0 ? s : s.slice(startPos),
-      method: request?.method ?? '',
-      uriText: request?.uriText ?? '',
+      method: method ?? '',
+      uriText: s.slice(uriStart, uriEnd),
       status,
       reason,
       snapshot: snapshotHeaders(headers),
       body,
     }
     : undefined;
-  if (request !== undefined) {
-    const uri = parseUri(request.uriText);
+  if (method !== undefined) {
+    const uri = parseUri(s, uriStart, uriEnd);
     if (uri.kind === 'sip' && uri.headers.size > 0) fail('headers in Request-URI');
-    return new ReceivedRequest(request.method, uri, headers, parsed, body, wire);
+    return new ReceivedRequest(method, uri, headers, parsed, body, wire);
   }
   return new ReceivedResponse(status, reason, headers, parsed, body, wire);
 }

@@ -33,6 +33,10 @@ export const CHAR_CLASS = new Uint8Array(256);
   add(alnum + '+-.', C_SCHEME);
 })();
 
+/** Host characters (C_HOST): 1, or 3 for the upper-case letters that a host is lower-cased for. */
+const HOST_CHAR = new Uint8Array(256);
+for (let c = 0; c < 256; c++) if ((CHAR_CLASS[c] & C_HOST) !== 0) HOST_CHAR[c] = c >= 65 && c <= 90 ? 3 : 1;
+
 export function isTokenChar(code: number): boolean {
   return code < 256 && (CHAR_CLASS[code] & C_TOKEN) !== 0;
 }
@@ -104,6 +108,7 @@ function parsePort(s: string, start: number, end: number): number {
  */
 export function readHost(s: string, i: number, len: number = s.length): string {
   let upper = false;
+  let seen = 0;
   let j = i;
   if (i < len && s.charCodeAt(i) === 91 /* [ */) {
     for (j = i + 1; j < len; j++) {
@@ -117,11 +122,13 @@ export function readHost(s: string, i: number, len: number = s.length): string {
   } else {
     while (j < len) {
       const c = s.charCodeAt(j);
-      if (c > 255 || (CHAR_CLASS[c] & C_HOST) === 0) break;
-      if (c <= 90 && c >= 65) upper = true;
+      const t = c < 256 ? HOST_CHAR[c] : 0;
+      if (t === 0) break;
+      seen |= t;
       j++;
     }
     if (j === i) fail('missing host');
+    upper = seen === 3;
   }
   return upper ? s.slice(i, j).toLowerCase() : s.slice(i, j);
 }
