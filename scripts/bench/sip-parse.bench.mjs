@@ -50,9 +50,21 @@ const UNAUTHORIZED = Buffer.from(crlf([
   '',
 ]), 'latin1');
 
-// Same work on both sides: bytes in, a structured message, bytes out.
+// Same work on both sides: bytes in, a structured message, bytes out. An unchanged received message is written
+// back as the text it came as (when that text is canonical), so the "one header changed" line below shows the
+// rebuild from the parsed fields too: a proxy-like Max-Forwards decrement on both sides.
 const ours = (buf) => Buffer.from(serializeMessage(parseMessage(buf)), 'latin1');
 const theirs = (buf) => Buffer.from(peer.stringify(peer.parse(buf)), 'binary');
+const oursChanged = (buf) => {
+  const m = parseMessage(buf);
+  for (const h of m.headers) if (h.name === 'Max-Forwards') h.value = String(m.parsed.maxForwards - 1);
+  return Buffer.from(serializeMessage(m), 'latin1');
+};
+const theirsChanged = (buf) => {
+  const m = peer.parse(buf);
+  m.headers['max-forwards'] = String(Number(m.headers['max-forwards']) - 1);
+  return Buffer.from(peer.stringify(m), 'binary');
+};
 const oursWithChallenge = (buf) => {
   const m = parseMessage(buf);
   for (const h of m.headers) if (h.name === 'WWW-Authenticate') parseChallenges(h.value);
@@ -103,6 +115,7 @@ function line(label, a, b) {
 }
 
 line('sip parse+serialize INVITE with SDP', ...compare(ours, theirs, INVITE));
+line('sip parse+serialize INVITE with SDP, one header changed', ...compare(oursChanged, theirsChanged, INVITE));
 line('sip parse+serialize 401 with WWW-Authenticate', ...compare(ours, theirs, UNAUTHORIZED));
 if (parseChallenges) {
   // npm sip parses WWW-Authenticate eagerly; this line charges us for reading the challenge too.
