@@ -15,7 +15,7 @@ import {
 } from './message.js';
 import { formatUri, parseUri } from './uri.js';
 import { isToken } from './header-values.js';
-import { parseCoreHeaders } from './parser.js';
+import { parseCoreHeaders } from './core-headers.js';
 import { ReceivedRequest, ReceivedResponse } from './wire-image.js';
 
 /** Thrown by the builders for values that would make a malformed message (a programming error, not input). */
