@@ -14,9 +14,10 @@ import { systemClock, type Clock, type TimerHandle } from './clock.js';
  * replaces (11 s of CPU per minute). scripts/bench/media-clock.bench.mjs measures the precision and the cost.
  * On any other clock (FakeClock in tests) it uses the injected timers only, so tests never block or spin.
  *
- * What this cannot fix: a tick due while this thread is paused (a major GC of a busy heap can take 10-20 ms) is
- * late by the pause. The clock's own heap traffic is one timer object per tick; the hot path around it should not
- * allocate either, so that the thread that runs media sees few pauses.
+ * What this cannot fix: a tick due while this thread is paused (a major GC of a busy heap takes 5-20 ms) is late by
+ * the pause. src/media/rtp-stream-thread.ts runs a stream and its FrameClock in a worker with a heap of its own for
+ * that reason, at about 2.5 times the CPU (both placements are measured side by side by the two media benches). The
+ * clock's own heap traffic is one timer object per tick.
  *
  * Catch-up after a stall (GC pause, a busy event loop, a suspended process): frames that became due during the stall
  * are emitted at once, back to back, up to `maxBurst` of them; older ones are skipped and counted. A short stall is

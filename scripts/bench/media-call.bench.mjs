@@ -6,11 +6,15 @@
 // The floor line runs the same packets with no media code at all (two bare node:dgram sockets sending 172-byte
 // datagrams to each other on a 20 ms timer, for a third of the run): what Node's event loop and dgram cost on this
 // machine, which no media code in this process can go below.
+// The media-thread line runs the same call with each end an RtpStreamThread (session and clock in a worker), fed
+// and drained every 20 ms by a FrameClock on the main thread as an audio device would, for a third of the run: what
+// moving the clock off the main thread costs in CPU.
 import dgram from 'node:dgram';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { systemClock, seededRandom } from '../../dist/hal/clock.js';
 import { FrameClock } from '../../dist/hal/frame-clock.js';
 import { RtpSession } from '../../dist/src/media/rtp-session.js';
+import { RtpStreamThread } from '../../dist/src/media/rtp-stream-thread.js';
 
 const SECONDS = Number(process.env.MEDIA_CALL_SECONDS ?? 30);
 const preciseMs = process.env.MEDIA_CALL_PRECISE_MS === undefined ? undefined : Number(process.env.MEDIA_CALL_PRECISE_MS);
@@ -66,6 +70,37 @@ console.log(`media call loss: ${a.stats().lost + b.stats().lost} packets, playou
 obs.disconnect();
 await a.close();
 await b.close();
+
+{
+  const n = Math.max(100, Math.round(frames / 3));
+  const open2 = (port) => RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort: port, codec: 'PCMU' });
+  const ta = await open2(9);
+  const tb = await open2(ta.localPort);
+  ta.setRemote('127.0.0.1', tb.localPort);
+  const tick = (i) => {
+    ta.writeFrame(mouthA);
+    tb.writeFrame(mouthB);
+    ta.readFrame(earA);
+    tb.readFrame(earB);
+    return i;
+  };
+  const go = (count) => new Promise((resolve) => {
+    const clock = new FrameClock(systemClock, 20, (i) => {
+      tick(i);
+      if (i + 1 >= count) (clock.stop(), resolve());
+    });
+    clock.start();
+  });
+  await go(50);
+  const c0 = process.cpuUsage();
+  await go(n);
+  const c = process.cpuUsage(c0);
+  const sa = await ta.stats();
+  const sb = await tb.stats();
+  console.log(`media call CPU, each end on its media thread: ${(((c.user + c.system) / 1e6 / (n / 50)) * 60).toFixed(3)} s per call-minute (${n / 50} s, ${sa.packetsReceived + sb.packetsReceived} received, lost ${sa.lost + sb.lost}, silence ticks ${sa.underruns + sb.underruns}) | goal 0.3 s`);
+  await ta.close();
+  await tb.close();
+}
 
 const bare = () => new Promise((r) => { const s = dgram.createSocket('udp4'); s.bind(0, '127.0.0.1', () => r(s)); });
 const x = await bare();

@@ -26,13 +26,6 @@ async function main(port: NonNullable<typeof parentPort>, start: ThreadStart): P
   const ear = new FrameRing(start.ear, session.frameSize);
   const pump = new RtpStreamPump(systemClock, ptime, session, mouth, ear);
   session.onDtmf((digit) => reply({ type: 'dtmf', digit }));
-  port.on('message', (m: ThreadRequest) => {
-    try {
-      handle(m);
-    } catch {
-      // The caller's side checks addresses and digits before posting; nothing sent here may end the call.
-    }
-  });
   const handle = (m: ThreadRequest): void => {
     switch (m.type) {
       case 'set-remote':
@@ -53,6 +46,13 @@ async function main(port: NonNullable<typeof parentPort>, start: ThreadStart): P
         return;
     }
   };
+  port.on('message', (m: ThreadRequest) => {
+    try {
+      handle(m);
+    } catch {
+      // The caller's side checks addresses and digits before posting; nothing sent here may end the call.
+    }
+  });
   reply({ type: 'opened', localPort: session.localPort, ssrc: session.ssrc, frameSize: session.frameSize });
   pump.start();
 }

@@ -103,6 +103,19 @@ describe('FrameClock on fake time', () => {
     expect(seen).toEqual([0, 1, 2, 3, 4, 0, 1]);
   });
 
+  it('preciseMs is for the system clock only: on an injected clock one timer per tick lands exactly on the deadline', () => {
+    const clock = new FakeClock();
+    clock.advance(0.37); // off the millisecond grid: the whole-millisecond rounding of systemClock must not apply
+    const ticks: number[] = [];
+    const fc = new FrameClock(clock, 20, () => ticks.push(clock.now()), { preciseMs: 5 });
+    fc.start();
+    for (let i = 0; i < 3; i++) {
+      expect(clock.pending).toBe(1);
+      clock.step();
+    }
+    expect(ticks).toEqual([20.37, 40.37, 60.37].map((t) => expect.closeTo(t, 9)));
+  });
+
   it('a non-positive or non-finite period is a FrameClockError', () => {
     const clock = new FakeClock();
     expect(() => new FrameClock(clock, 0, () => {})).toThrow(FrameClockError);
