@@ -188,7 +188,7 @@ export class RtpSession {
     if (pcm.length !== this.frameSamples) throw new RtpSessionError('frame-size', `frame of ${pcm.length} samples, ${this.frameSamples} expected`);
     const ts = this.timestamp;
     this.timestamp = (ts + this.frameSamples) >>> 0;
-    this.eventReceiver.poll(this.options.clock.now());
+    this.pollEventEnd();
     if (this.eventSender.state !== 'idle' || this.dtmfTimer !== undefined) {
       this.talkspurtStart = true; // in-band audio is muted while an event is on the wire (RFC 4733 section 2.5.1.4)
       return;
@@ -208,8 +208,13 @@ export class RtpSession {
 
   /** Fills `out` with the next frame for the earpiece from the jitter buffer (called every ptime by playback). */
   readFrame(out: Int16Array): PullResult {
-    this.eventReceiver.poll(this.options.clock.now());
+    this.pollEventEnd();
     return this.jitterBuffer.pull(out);
+  }
+
+  private pollEventEnd(): void {
+    // Only while an event is open: reading the system clock allocates (hrtime.bigint), and this runs every frame.
+    if (this.eventReceiver.state === 'in-event') this.eventReceiver.poll(this.options.clock.now());
   }
 
   /** Sends a digit as an RFC 4733 event; digits queue behind one another with a 50 ms gap. */
