@@ -8,9 +8,9 @@ import { SipParseError, canonicalHeaderName, type HeaderEntry, type SipMessage }
 import { CHAR_CLASS, C_TOKEN, parseUri } from './uri.js';
 import { parseBoundedDecimal } from './header-values.js';
 import { CORE_KIND, coreHeaders, type CoreRanges } from './core-headers.js';
+import { ReceivedRequest, ReceivedResponse, snapshotHeaders, type WireImage } from './wire-image.js';
 
 export { parseCoreHeaders } from './core-headers.js';
-import { ReceivedRequest, ReceivedResponse, snapshotHeaders, type WireImage } from './wire-image.js';
 
 /** Largest message accepted by default: the largest UDP payload. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 65535;
