@@ -65,7 +65,7 @@ async function report(label, n, cpu, skipped, extra) {
   const driftPerMin = ((slope - 20) / 20) * 60000;
   const seconds = n / 50;
   const cpuS = (cpu.user + cpu.system) / 1e6;
-  console.log(`media clock (${label}) |interval-20ms| p99: ${p99.toFixed(3)} ms (p50 ${p50.toFixed(3)}, ${count} of ${n} packets, ${seconds} s) | baresip 3.8 ms (quoted, not measured here)`);
+  console.log(`media clock (${label}) |interval-20ms| p99: ${p99.toFixed(3)} ms (p50 ${p50.toFixed(3)}, max ${dev.at(-1).toFixed(3)}, ${count} of ${n} packets, ${seconds} s) | baresip 3.8 ms (quoted, not measured here)`);
   console.log(`media clock (${label}) drift: ${driftPerMin.toFixed(3)} ms/min (skipped frames ${skipped}${extra}) | baresip 4-12 ms/min (quoted, not measured here)`);
   console.log(`media clock (${label}) process CPU incl. garbage maker: ${((cpuS / seconds) * 60).toFixed(2)} s per minute | no peer figure`);
 }
