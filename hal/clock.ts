@@ -20,12 +20,14 @@ export interface Clock {
 export type Random = () => number;
 
 class SystemClock implements Clock {
-  private readonly origin = process.hrtime.bigint();
+  // performance.now() reads the same monotonic clock as hrtime.bigint() but returns a double: no BigInt per read,
+  // which matters because the media loop reads the clock on every packet.
+  private readonly origin = performance.now();
   private nextId = 1;
   private readonly timers = new Map<number, NodeJS.Timeout>();
 
   now(): number {
-    return Number(process.hrtime.bigint() - this.origin) / 1e6;
+    return performance.now() - this.origin;
   }
   wallTime(): Date {
     return new Date();

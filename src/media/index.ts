@@ -19,4 +19,6 @@ export * from './tone-generator.js';
 export * from './ring-cadence.js';
 export * from './fsk-modulator.js';
 export * from './caller-id.js';
+export * from './frame-ring.js';
+export * from './rtp-stream-thread.js';
 export { FrameClock } from '../../hal/frame-clock.js';
