@@ -5,18 +5,10 @@
 import type { AtaConfig } from './config/schema.js';
 import type { Logger } from './log.js';
 import type { SipTraceSink } from './sip-trace.js';
+import type { LineState } from './phone/line-controller.js';
 
-export type LineCallState =
-  | 'idle'
-  | 'dialtone'
-  | 'dialing'
-  | 'calling'
-  | 'ringback'
-  | 'ringing'
-  | 'connected'
-  | 'busy'
-  | 'congestion'
-  | 'disconnected';
+/** The line states the status API reports are the line controller's own (INTERFACES.md lists them). */
+export type LineCallState = LineState;
 
 export interface AccountStatus {
   line: number;

@@ -146,7 +146,7 @@ export class CallMedia {
     this.port = null;
     this.state = 'closed';
     const stats = this.session.stats();
-    this.o.log('call media closed', { sent: stats.packetsSent, received: stats.packetsReceived, lost: stats.lost, jitter_ms: Math.round(stats.jitterMs * 10) / 10, events_sent: stats.eventsSent, events_received: stats.eventsReceived });
+    this.o.log('call media closed', { sent: stats.packetsSent, received: stats.packetsReceived, lost: stats.lost, jitter_ms: Math.round(stats.jitterMs * 10) / 10, events_sent: stats.eventsSent, events_received: stats.eventsReceived, concealed: stats.jitterBuffer.concealed, late: stats.jitterBuffer.late, playout_delay_ms: Math.round(stats.playoutDelayMs * 10) / 10, time_scaled_samples: stats.jitterBuffer.samplesDropped + stats.jitterBuffer.samplesInserted });
     await this.session.close();
   }
 
