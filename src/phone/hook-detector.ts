@@ -138,10 +138,14 @@ export class HookDetector {
   /** A raw edge from the Line: `offHook` is the new contact state, `atMs` when it happened on the Clock. */
   edge(offHook: boolean, atMs: number): void {
     if (!Number.isFinite(atMs) || offHook === this.rawOffHook) return;
-    this.rawOffHook = offHook;
-    this.rawSince = atMs;
     this.clock.clearTimeout(this.debounceTimer);
     this.debounceTimer = undefined;
+    // Whether the level before this edge held long enough is read from the edges' own times, not from whether its
+    // timer has run yet: a busy event loop runs timers late (the sim board's frame clock blocks it for 1-2 ms per
+    // tick), and a lift followed 11 ms later by the first break of a dialled digit was otherwise taken for a bounce.
+    if (this.rawOffHook !== this.stableOffHook && atMs - this.rawSince >= this.timing.debounceMs) this.settle();
+    this.rawOffHook = offHook;
+    this.rawSince = atMs;
     if (offHook === this.stableOffHook) return; // bounced back before the level held: nothing happened
     const wait = Math.max(0, atMs + this.timing.debounceMs - this.clock.now());
     this.debounceTimer = this.clock.setTimeout(() => this.settle(), wait);

@@ -1,8 +1,31 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { FakeClock } from '../../hal/clock.js';
+import { FakeClock, type Clock, type TimerHandle } from '../../hal/clock.js';
 import { HookDetector, HookTimingError, type HookDetectorOptions, type HookEvent } from '../../src/phone/hook-detector.js';
 import { digitToPulses, pulsesToDigit, type PulseDigitMap } from '../../src/phone/pulse-digit-map.js';
+
+/**
+ * The detector's view of a busy event loop: its timers run `lateMs` after their deadline (the sim board's frame
+ * clock blocks the loop for 1-2 ms before each tick), while edges keep the exact times the Line dated them with.
+ */
+class LateTimers implements Clock {
+  constructor(
+    private readonly fake: FakeClock,
+    private readonly lateMs: number,
+  ) {}
+  now(): number {
+    return this.fake.now();
+  }
+  wallTime(): Date {
+    return this.fake.wallTime();
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.fake.setTimeout(fn, ms + this.lateMs);
+  }
+  clearTimeout(handle: TimerHandle | undefined): void {
+    this.fake.clearTimeout(handle);
+  }
+}
 
 /** Drives a detector on a FakeClock with raw edges at explicit times, like a Line driver would. */
 class Rig {
@@ -10,8 +33,9 @@ class Rig {
   readonly events: HookEvent[] = [];
   readonly rejected: string[] = [];
   readonly det: HookDetector;
-  constructor(opts: HookDetectorOptions = {}) {
-    this.det = new HookDetector(this.clock, { ...opts, onRejected: (r) => this.rejected.push(r) });
+  constructor(opts: HookDetectorOptions = {}, timersLateMs = 0) {
+    const clock = timersLateMs > 0 ? new LateTimers(this.clock, timersLateMs) : this.clock;
+    this.det = new HookDetector(clock, { ...opts, onRejected: (r) => this.rejected.push(r) });
     this.det.onEvent((e) => this.events.push(e));
   }
   /** Raw edge at absolute time `at` (ms), firing every timer due before it first. */
@@ -234,6 +258,21 @@ describe('HookDetector: rotary dialling', () => {
     early.edge(true, 1080);
     early.until(1080 + 299);
     expect(early.kinds()).toEqual(['off-hook']);
+  });
+});
+
+describe('HookDetector: timers that run late (a busy event loop)', () => {
+  test('a level that held for the debounce time counts even when the next edge comes before its timer ran: pulse dialling 12 ms after the lift gives both digits', () => {
+    // As the sim phone does when told to dial right after lifting: 60 ms breaks, 40 ms makes, 700 ms between digits.
+    const rig = new Rig({}, 2);
+    rig.edge(true, 100);
+    rig.edge(false, 111.7);
+    rig.edge(true, 171.7);
+    rig.edge(false, 871.7);
+    rig.edge(true, 931.7);
+    rig.until(3000);
+    expect(rig.kinds()).toEqual(['off-hook', 'digit:1', 'digit:1']);
+    expect(rig.events[0]).toEqual({ type: 'off-hook', atMs: 100 });
   });
 });
 
