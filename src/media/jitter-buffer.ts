@@ -12,7 +12,7 @@
  * How the delay is measured without a clock at pull time: for every packet, its margin (timestamp minus the next
  * sample to be played, at arrival) is how much audio was queued ahead of it; a negative margin is a late packet.
  * Over the last `windowPackets` packets the buffer keeps the worst margin above 1 ms and the best margin (that of
- * packets which came by the fastest path: the playout delay proper) at least `minMs` and never above `maxMs`. Margins are stored offset by the running total of time-scaling so that old
+ * packets which came by the fastest path: the playout delay proper, but never more than the transit-time spread above the worst, since margins are quantised to a pull) at least `minMs` and never above `maxMs`. Margins are stored offset by the running total of time-scaling so that old
  * entries stay comparable after adjustments.
  */
 import { BLOCK_AUDIO, BLOCK_CONCEALED, PacketLossConcealer } from './plc.js';
@@ -292,8 +292,15 @@ export class JitterBuffer {
     }
     lo -= this.adjust;
     hi -= this.adjust;
+    // A margin is read against a position that moves a whole frame per pull, so two packets the network delivered
+    // 1 ms apart, one just before a pull and one just after, differ by a frame. The fastest packets are truly ahead
+    // of the latest by no more than the spread of transit times; any excess is that quantisation, not delay, and
+    // shrinking on it would resample audible audio for seconds (baresip's sender timer sweeps its packets across
+    // our pull instant every 120 ms). The transit times are continuous, so they bound it.
+    const spread = tMax - tMin;
+    if (hi > lo + spread) hi = lo + spread;
     const st = this.stats;
-    st.jitterMs = (tMax - tMin) / this.perMs;
+    st.jitterMs = spread / this.perMs;
     const plcMs = this.plc.delaySamples / this.perMs;
     st.delayMs = hi / this.perMs + plcMs;
     // Enough delay for the latest packet of the window, and for the earliest at least minMs, at most maxMs.

@@ -44,6 +44,8 @@ export interface Played {
   reference: Int16Array;
   lostPackets: Set<number>;
   delayTrace: number[];
+  /** Samples time-scaled so far (dropped + inserted), after each pull. */
+  scaledTrace: number[];
   jb: JitterBuffer;
 }
 
@@ -82,6 +84,7 @@ export function play(plan: StreamPlan, jbOpts: Partial<JitterBufferOptions> = {}
   const out = new Int16Array(pulls * FRAME);
   const results: PullResult[] = [];
   const delayTrace: number[] = [];
+  const scaledTrace: number[] = [];
   const seq0 = plan.seqStart ?? 1000;
   const ts0 = plan.tsStart ?? 123456;
   let a = 0;
@@ -94,8 +97,9 @@ export function play(plan: StreamPlan, jbOpts: Partial<JitterBufferOptions> = {}
     }
     results.push(jb.pull(out.subarray(m * FRAME, (m + 1) * FRAME)));
     delayTrace.push(jb.delayMs);
+    scaledTrace.push(jb.stats.samplesDropped + jb.stats.samplesInserted);
   }
-  return { out, results, reference, lostPackets, delayTrace, jb };
+  return { out, results, reference, lostPackets, delayTrace, scaledTrace, jb };
 }
 
 /**

@@ -106,6 +106,29 @@ describe('JitterBuffer: reordering, duplication, jitter', () => {
   });
 });
 
+describe('JitterBuffer: arrivals straddling the pull instant', () => {
+  // baresip's sender timer, as captured from a real call: five gaps of about 20.6 ms and one of 16.6 ms, so each
+  // packet lands 0.6 ms later than the one before, for 3 ms, then jumps back. Where that 3 ms sweep covers the
+  // instant our clock pulls a frame, packets alternate between just before and just after the pull, and their
+  // margins (measured against the read position, which moves a whole frame per pull) differ by a frame although
+  // the network delivered them 1 ms apart.
+  // The stream's first gap is the short one, as in the capture: the first packet lands just after a pull, the
+  // second just before the next, so the very first margins already differ by a frame.
+  const sawtooth = (offset: number) => (k: number) => offset + 0.6 * ((k + 5) % 6);
+
+  for (const offset of [12.5, 13, 14]) {
+    test(`a 1000 Hz tone whose packets straddle the pull (arrivals ${offset + 5}-${offset + 8} ms into the frame): no time-scaling once the start delay has settled`, () => {
+      const p = play({ packets: 500, signal: sine(1000, TONE_AMP), jitter: sawtooth(offset) });
+      expect(p.jb.stats.late).toBe(0);
+      expect(concealedBefore(p.results, 500)).toBe(0);
+      // The start delay (40 ms) comes down to the 20 ms floor within the first frames; after that the tone plays
+      // untouched: a frame-sized step in a quantised margin is no reason to resample audible audio.
+      expect(p.scaledTrace[499] - p.scaledTrace[10]).toBeLessThanOrEqual(4);
+      expect(p.delayTrace[499]).toBeLessThanOrEqual(45);
+    });
+  }
+});
+
 describe('JitterBuffer: clock skew', () => {
   for (const ppm of [300, -300]) {
     test(`${ppm > 0 ? '+' : ''}${ppm} ppm far-end clock for 10 minutes: delay does not grow (stays under 50 ms, last minute like the first), nothing late or concealed, no clicks`, () => {
