@@ -32,6 +32,7 @@ export class SimLine implements Line {
   private disconnectUntil = -Infinity;
   private closed = false;
 
+  private offHookSince = -Infinity;
   private dialState: PulseDialState = 'idle';
   private dialTimer: TimerHandle | undefined;
   private dialPulses: number[] = [];
@@ -89,7 +90,10 @@ export class SimLine implements Line {
 
   /**
    * Dials `digits` (0-9) by breaking the loop: n pulses for digit n, 10 for 0. Resolves after the pause that ends
-   * the last digit, so a detector has seen the digit complete.
+   * the last digit, so a detector has seen the digit complete. The first break comes no sooner than the inter-digit
+   * pause after the lift: a finger needs that long to wind the dial, and a break a few ms after the lift (what an
+   * API client asking to lift and dial at once would otherwise get) is a contact bounce to a hook detector, which
+   * then takes the dial's first make for the lift and loses the first digit.
    */
   pulseDial(digits: string): Promise<void> {
     if (!/^[0-9]+$/.test(digits)) {
@@ -100,7 +104,13 @@ export class SimLine implements Line {
     this.dialPulses = [...digits].map((d) => (d === '0' ? 10 : Number(d)));
     return new Promise<void>((resolve, reject) => {
       this.dialDone = { resolve, reject };
-      this.startDigit();
+      const wait = this.offHookSince + PULSE_INTERDIGIT_MS - this.clock.now();
+      if (wait > 0) {
+        this.dialState = 'interdigit';
+        this.dialTimer = this.clock.setTimeout(() => this.startDigit(), wait);
+      } else {
+        this.startDigit();
+      }
     });
   }
 
@@ -138,6 +148,7 @@ export class SimLine implements Line {
   private moveSwitch(offHook: boolean): void {
     if (offHook === this.hookOff) return;
     this.hookOff = offHook;
+    if (offHook && this.dialState === 'idle') this.offHookSince = this.clock.now();
     for (const cb of this.hookListeners) cb(offHook);
     this.edges.emit(offHook, this.clock.now(), this.onListenerError);
   }

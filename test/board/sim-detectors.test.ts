@@ -30,6 +30,27 @@ describe('sim board with the real detectors', () => {
     await board.close();
   });
 
+  it('pulse dialing asked for in the same instant as the lift still gives off-hook and every digit: the first break waits for the inter-digit pause after the lift', async () => {
+    const clock = new FakeClock();
+    const board = await createBoard({ type: 'sim' }, { clock, log: silentLog, baseDir: '/tmp' });
+    const hook = new HookDetector(clock);
+    const events: HookEvent[] = [];
+    hook.onEvent((e) => events.push(e));
+    board.lines[0].line.onHookEdge((off, at) => hook.edge(off, at));
+    const phone = board.sim!.phone(0);
+    clock.advance(100);
+    phone.setHook(true);
+    const dialed = phone.pulseDial('11');
+    for (let i = 0; i < 10_000 && clock.step(); i++) {
+      if (clock.now() > 20_000) break;
+    }
+    await dialed;
+    expect(events.map((e) => (e.type === 'digit' ? `digit:${e.digit}` : e.type))).toEqual(['off-hook', 'digit:1', 'digit:1']);
+    expect(events[0]).toMatchObject({ type: 'off-hook', atMs: 100 });
+    hook.close();
+    await board.close();
+  });
+
   it('DTMF injected into the mouthpiece comes out of the capture frames and decodes', async () => {
     const clock = new FakeClock();
     const board = await createBoard({ type: 'sim' }, { clock, log: silentLog, baseDir: '/tmp' });
