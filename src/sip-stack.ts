@@ -117,7 +117,7 @@ export class SipStack {
       for (const t of o.config.sip.transports) {
         if (t === 'udp') transports.push(await UdpTransport.listen(bind));
         else if (t === 'tcp') transports.push(await TcpTransport.listen(bind, { clock: o.clock, onFramingError: (peer, fault) => o.log.warn({ peer: `${peer.host}:${peer.port}`, fault }, 'SIP over TCP: framing error, connection closed') }));
-        else throw new SipStartError('sip.transports', `${t} is not implemented yet; use "udp" and/or "tcp"`);
+        else throw new SipStartError('sip.transports', `${t} is not available in this version; use "udp" and/or "tcp"`);
       }
     } catch (err) {
       await Promise.allSettled(transports.map((t) => t.close()));

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 
-/** The transports this stack speaks. TLS and WebSocket are not implemented. */
+/** The transports this stack speaks. TLS and WebSocket are refused at start-up (not in this version). */
 export type TransportProtocol = 'udp' | 'tcp';
 
 /** An address as sockets use it: host is an IP literal without brackets. */
