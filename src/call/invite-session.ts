@@ -11,7 +11,7 @@ import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
 import type { InviteClientTransaction } from '../sip/client-transaction.js';
 import { Dialog, DialogError, PLACEHOLDER_VIA } from '../sip/dialog.js';
 import { DigestAuthenticator, DigestAuthError, type SipCredentials } from '../sip/digest.js';
-import type { SipRequest, SipResponse } from '../sip/message.js';
+import { getHeaders, type SipRequest, type SipResponse } from '../sip/message.js';
 import { buildRequest, buildResponse } from '../sip/serializer.js';
 import type { InviteServerTransaction } from '../sip/server-transaction.js';
 import { DEFAULT_TIMER_BASE, type TimerBase } from '../sip/timers.js';
@@ -314,7 +314,12 @@ export class InviteSession {
 
   private response(status: number, extra: Array<[string, string]> = [], body = ''): SipResponse {
     const headers: Array<[string, string]> = [];
-    if (status > 100 && status < 300) headers.push(['Contact', `<${this.o.contact}>`]);
+    if (status > 100 && status < 300) {
+      headers.push(['Contact', `<${this.o.contact}>`]);
+      // RFC 3261 12.1.1: the caller learns the route set from these, so a proxy that record-routed stays in the
+      // dialog's path (its ACK and BYE go through the proxy, not straight to our Contact).
+      for (const rr of getHeaders(this.invite, 'Record-Route')) headers.push(['Record-Route', rr]);
+    }
     headers.push(['User-Agent', this.o.userAgent], ...extra);
     if (status === 200) headers.push(['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS']);
     return buildResponse(this.invite, status, undefined, headers, { toTag: this.localTag, body });

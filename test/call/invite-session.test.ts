@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, seededRandom } from '../../hal/clock.js';
 import { InviteSession, type CallEnd, type InviteSessionEvents, type SessionBase } from '../../src/call/invite-session.js';
 import { computeDigestResponse, SipCredentials } from '../../src/sip/digest.js';
-import { getHeader, type SipRequest, type SipResponse } from '../../src/sip/message.js';
+import { getHeader, getHeaders, type SipRequest, type SipResponse } from '../../src/sip/message.js';
 import { buildRequest, buildResponse } from '../../src/sip/serializer.js';
 import type { InviteServerTransaction } from '../../src/sip/server-transaction.js';
 import { TransactionLayer } from '../../src/sip/transaction-layer.js';
@@ -201,5 +201,28 @@ describe('InviteSession over real UDP', () => {
     c.clock.advance(32_000);
     expect((await bye.promise).parsed.callId).toBe('raw-call');
     expect(await far.ended).toEqual({ kind: 'no-ack' });
+  });
+
+  it('copies the INVITE\'s Record-Route into its 180 and 200, in order, so the caller keeps the proxies in the path', async () => {
+    const a = await node(15);
+    const c = await node(16);
+    callee(c, (s) => {
+      s.ring();
+      s.accept(ANSWER);
+    });
+    const ringing = signal<SipResponse>();
+    const ok = signal<SipResponse>();
+    const rr = ['<sip:10.0.0.2;lr;ftag=r1>', '<sip:proxy-b.example;lr>, <sip:10.0.0.1:5070;lr>'];
+    const invite = buildRequest({
+      method: 'INVITE',
+      uri: `sip:200@127.0.0.1:${c.port}`,
+      headers: [['Via', 'SIP/2.0/UDP x;branch=z9hG4bKrr'], ['Record-Route', rr[0]], ['Record-Route', rr[1]], ['From', '<sip:100@127.0.0.1>;tag=r1'], ['To', '<sip:200@127.0.0.1>'], ['Call-ID', 'rr-call'], ['CSeq', '1 INVITE'], ['Contact', `<sip:100@127.0.0.1:${a.port}>`], ['Content-Type', 'application/sdp']],
+      body: OFFER,
+    });
+    a.layer.sendRequest(invite, { onProvisional: (r) => r.status === 180 && ringing.resolve(r), onFinal: ok.resolve, onError: () => undefined });
+    expect(getHeaders(await ringing.promise, 'Record-Route')).toEqual(rr);
+    const final = await ok.promise;
+    expect(final.status).toBe(200);
+    expect(getHeaders(final, 'Record-Route')).toEqual(rr);
   });
 });
