@@ -33,6 +33,13 @@ export interface KamailioOptions {
   minExpires?: number;
   /** The registrar grants at most this (registrar max_expires); lets a test see several refreshes quickly. */
   maxExpires?: number;
+  /**
+   * Also act as the users' proxy (default off: a registrar only). Initial requests from local users are
+   * challenged with 407 (qop=auth, the same passwords), record-routed and relayed to the callee's binding (404
+   * when there is none); in-dialog requests follow their Route (loose routing); CANCEL and ACK ride the
+   * transaction. Counters in the stats htable: `invite-challenged`, `initial-<METHOD>` and `dialog-<METHOD>`.
+   */
+  proxy?: boolean;
 }
 
 function modulesDir(): string {
@@ -105,8 +112,57 @@ request_route {
     if (!save("location")) sl_reply_error();
     exit;
   }
-  sl_send_reply("404", "Not Here");
+${o.proxy ? proxyRoute(o.realm) : ''}  sl_send_reply("404", "Not Here");
 }
+`;
+}
+
+/** The request_route part of proxy mode (see KamailioOptions.proxy). */
+function proxyRoute(realm: string): string {
+  return `  if (is_method("CANCEL")) {
+    if (t_check_trans()) t_relay();
+    exit;
+  }
+  if (has_totag()) {
+    $var(n) = $shtinc(stats=>dialog-$rm);
+    if (loose_route()) {
+      if (!t_relay()) sl_reply_error();
+      exit;
+    }
+    if (is_method("ACK") && t_check_trans()) t_relay();
+    else if (!is_method("ACK")) sl_send_reply("404", "Not Here");
+    exit;
+  }
+  if (is_method("ACK")) {
+    if (t_check_trans()) t_relay();
+    exit;
+  }
+  if (t_check_trans()) exit;
+  # A local user is one with a password here (from_uri == myself would also compare the port).
+  if (is_method("INVITE|MESSAGE|SUBSCRIBE|REFER") && $sht(passwd=>$fU) != $null) {
+    # pv_proxy_authenticate lets a request through when it cannot read the password (no credentials, or a user
+    # without one), so those are challenged before it is asked.
+    if (!is_present_hf("Proxy-Authorization") || $sht(passwd=>$au) == $null || !pv_proxy_authenticate("${realm}", "$sht(passwd=>$au)", "0")) {
+      $var(n) = $shtinc(stats=>invite-challenged);
+      proxy_challenge("${realm}", "1");
+      exit;
+    }
+    if ($au != $fU) {
+      sl_send_reply("403", "Credentials Of Another User");
+      exit;
+    }
+    consume_credentials();
+  }
+  $var(n) = $shtinc(stats=>initial-$rm);
+  # The caller's Route names this proxy (its outbound proxy); drop it, the callee's binding decides.
+  remove_hf("Route");
+  if (is_method("INVITE|SUBSCRIBE")) record_route();
+  if (!lookup("location")) {
+    sl_send_reply("404", "Not Found");
+    exit;
+  }
+  if (!t_relay()) sl_reply_error();
+  exit;
 `;
 }
 
@@ -124,7 +180,7 @@ export class Kamailio {
     this.dir = mkdtempSync(join(tmpdir(), 'ata-kamailio-'));
     this.ctlSocket = join(this.dir, 'ctl.sock');
     this.realm = o.realm ?? '127.0.0.1';
-    const cfg = config({ users: o.users, realm: this.realm, algorithm: o.algorithm ?? 'MD5', minExpires: o.minExpires ?? 5, maxExpires: o.maxExpires ?? 3600 }, this.ctlSocket);
+    const cfg = config({ users: o.users, realm: this.realm, algorithm: o.algorithm ?? 'MD5', minExpires: o.minExpires ?? 5, maxExpires: o.maxExpires ?? 3600, proxy: o.proxy ?? false }, this.ctlSocket);
     writeFileSync(join(this.dir, 'kamailio.cfg'), cfg);
   }
 
@@ -211,8 +267,20 @@ export class Kamailio {
   }
 
   /** REGISTERs Kamailio has seen since it started. */
-  async registersSeen(): Promise<number> {
-    const out = await this.kamcmd('htable.get', 'stats', 'register');
+  registersSeen(): Promise<number> {
+    return this.counter('register');
+  }
+
+  /** A counter of the stats htable (0 when it was never incremented). */
+  async counter(name: string): Promise<number> {
+    let out: string;
+    try {
+      out = await this.kamcmd('htable.get', 'stats', name);
+    } catch (err) {
+      // kamcmd exits non-zero when the key does not exist yet.
+      if (/not found|no such/i.test(String((err as { stdout?: string }).stdout ?? '') + String(err))) return 0;
+      throw err;
+    }
     const m = /value:\s*(\d+)/.exec(out);
     return m ? Number(m[1]) : 0;
   }
