@@ -5,7 +5,8 @@
  *
  * Routing, as an adapter without a dial-plan server does it:
  * - out: a speed-dial URI as it is; digits of the form a*b*c*d[*port] straight to that IPv4 address; other digits
- *   to sip:DIGITS@domain of the line's account (through its outbound proxy, with its digest credentials).
+ *   to sip:DIGITS@domain of the line's account (through its outbound proxy, else its registrar when that is not
+ *   the domain itself, with its digest credentials).
  * - in: the account whose user is the Request-URI's user picks the line, else the first line without an account,
  *   else line 0. An account with accept_from = "proxy" takes calls only from its registrar or outbound proxy.
  */
@@ -182,6 +183,10 @@ export class CallLayer {
       return;
     }
     const contactUser = account?.user ?? 'pi-ata';
+    // Calls go where registrations go, as a commercial adapter's single "SIP server" setting does: through the
+    // outbound proxy, else through the registrar when it names another host or port than the domain (the one-line
+    // form `uri = "sip:100:pw@host:5080"` registers at host:5080, and its calls must not go to host:5060).
+    const nextHop = account?.outbound_proxy ?? (account && account.registrar !== `sip:${account.domain}` ? account.registrar : undefined);
     const from = account
       ? `${account.display_name ? quoteString(account.display_name) + ' ' : ''}<sip:${account.user}@${account.domain}>`
       : `<sip:${contactUser}@${bracket(host.contact.host)}>`;
@@ -196,7 +201,7 @@ export class CallLayer {
       requestUri,
       from,
       to: formatNameAddr({ uri: parseUri(requestUri), params: new Map() }),
-      ...(account?.outbound_proxy ? { route: `<${withLr(account.outbound_proxy)}>` } : {}),
+      ...(nextHop ? { route: `<${withLr(nextHop)}>` } : {}),
       ...(account ? { credentials: new SipCredentials(account.auth_user, account.password) } : {}),
       sdpOffer: media.offerSdp(),
     });
@@ -270,6 +275,10 @@ export class CallLayer {
     const call: LineCall = { port, session: null, media: null, abandoned: false };
     this.calls.set(port.id, call);
     const contactUser = account?.user ?? 'pi-ata';
+    // Calls go where registrations go, as a commercial adapter's single "SIP server" setting does: through the
+    // outbound proxy, else through the registrar when it names another host or port than the domain (the one-line
+    // form `uri = "sip:100:pw@host:5080"` registers at host:5080, and its calls must not go to host:5060).
+    const nextHop = account?.outbound_proxy ?? (account && account.registrar !== `sip:${account.domain}` ? account.registrar : undefined);
     const session = InviteSession.answerable(
       this.sessionBase(port.id, contactUser, {
         ringing: () => undefined,

@@ -94,7 +94,7 @@ beforeAll(async () => {
   const ctrlPort = await freeUdpPort();
   agent = new AgentProcess(
     `[sip]\nlisten = "127.0.0.1:${agentSip}"\nkeepalive = "off"\n` +
-      `[[account]]\nline = 0\nuser = "100"\npassword = "secret100"\ndomain = "127.0.0.1"\nregistrar = "${kam.uri}"\noutbound_proxy = "${kam.uri}"\nexpires = 60\naccept_from = "proxy"\n` +
+      `[[account]]\nline = 0\nuser = "100"\npassword = "secret100"\ndomain = "127.0.0.1"\nregistrar = "${kam.uri}"\nexpires = 60\naccept_from = "proxy"\n` +
       `[[line]]\nid = 0\ndial_plan = "xxx"\ncaller_id = "off"\n` +
       `[media]\nrtp_ports = "43000-43999"\n` +
       `[board]\ntype = "sim"\naudio_in = "mouth.wav"\naudio_out = "ear.wav"\n` +
