@@ -27,7 +27,7 @@ import type { Peer } from '../sip/transport.js';
 import { parseUri } from '../sip/uri.js';
 import { CallMedia } from './call-media.js';
 import { callerIdentity } from './caller-identity.js';
-import { InviteSession, type CallEnd, type SessionBase } from './invite-session.js';
+import { InviteSession, type CallEnd, type SessionBase } from '../sip/invite-session.js';
 
 /** What the call layer needs from the SIP stack. */
 export interface SignallingHost {

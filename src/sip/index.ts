@@ -1,6 +1,7 @@
 /**
  * `pi-ata/sip`: the SIP stack as a library. The message model, parser and serializer; URIs and header values;
- * transports, transactions, digest authentication and registration. No audio, no hardware.
+ * transports, transactions, digest authentication, registration, dialogs, SDP offer/answer and INVITE sessions.
+ * No audio, no hardware.
  */
 export * from './message.js';
 export * from './parser.js';
@@ -25,3 +26,6 @@ export * from './registration-sender.js';
 export * from './keepalive.js';
 export * from './ua-core.js';
 export * from './nat.js';
+export * from './dialog.js';
+export * from './sdp.js';
+export * from './invite-session.js';

@@ -8,16 +8,16 @@
  * SDP is opaque here: the call layer builds offers and answers and reads the far end's. Media is not here either.
  */
 import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
-import type { InviteClientTransaction } from '../sip/client-transaction.js';
-import { Dialog, DialogError, PLACEHOLDER_VIA } from '../sip/dialog.js';
-import { DigestAuthenticator, DigestAuthError, type SipCredentials } from '../sip/digest.js';
-import { getHeaders, type SipRequest, type SipResponse } from '../sip/message.js';
-import { buildRequest, buildResponse } from '../sip/serializer.js';
-import type { InviteServerTransaction } from '../sip/server-transaction.js';
-import { DEFAULT_TIMER_BASE, type TimerBase } from '../sip/timers.js';
-import type { TransactionError } from '../sip/transaction-error.js';
-import type { TransactionLayer } from '../sip/transaction-layer.js';
-import { formatUri } from '../sip/uri.js';
+import type { InviteClientTransaction } from './client-transaction.js';
+import { Dialog, DialogError, PLACEHOLDER_VIA } from './dialog.js';
+import { DigestAuthenticator, DigestAuthError, type SipCredentials } from './digest.js';
+import { getHeaders, type SipRequest, type SipResponse } from './message.js';
+import { buildRequest, buildResponse } from './serializer.js';
+import type { InviteServerTransaction } from './server-transaction.js';
+import { DEFAULT_TIMER_BASE, type TimerBase } from './timers.js';
+import type { TransactionError } from './transaction-error.js';
+import type { TransactionLayer } from './transaction-layer.js';
+import { formatUri } from './uri.js';
 
 export type InviteSessionState =
   /** UAC: INVITE sent, no provisional response yet. */

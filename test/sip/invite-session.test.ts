@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, seededRandom } from '../../hal/clock.js';
-import { InviteSession, type CallEnd, type InviteSessionEvents, type SessionBase } from '../../src/call/invite-session.js';
+import { InviteSession, type CallEnd, type InviteSessionEvents, type SessionBase } from '../../src/sip/invite-session.js';
 import { computeDigestResponse, SipCredentials } from '../../src/sip/digest.js';
 import { getHeader, getHeaders, type SipRequest, type SipResponse } from '../../src/sip/message.js';
 import { buildRequest, buildResponse } from '../../src/sip/serializer.js';
