@@ -257,3 +257,14 @@ export async function startAgent(config, { log, trace }) {
     expect(r.stderr).toContain('cannot start');
   });
 });
+
+describe('the bin as the README runs it', () => {
+  // `npm test` builds dist/ first; `npx ata` then runs package.json's bin, which must be executable (it failed with
+  // "Permission denied" on a fresh clone before the build set the mode).
+  test('npx ata --help runs the built bin from the checkout', () => {
+    const r = spawnSync('npx', ['--no-install', 'ata', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).not.toContain('Permission denied');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('usage: ata');
+  });
+});
