@@ -63,7 +63,8 @@ function accountLine(a: AccountStatus): string {
 
 function lineLine(l: LineStatus): string {
   const call = l.call
-    ? `  ${l.call.direction === 'in' ? 'from' : 'to'} ${l.call.remote}, ${l.call.codec}, ${formatDuration(l.call.duration_s)}`
+    ? // No codec yet while ringing or calling: leave it out rather than print an empty field.
+      `  ${l.call.direction === 'in' ? 'from' : 'to'} ${l.call.remote}, ${l.call.codec ? `${l.call.codec}, ` : ''}${formatDuration(l.call.duration_s)}`
     : '';
   // The digits matter while they are being dialled; once a call is up its target says where it went.
   const digits = l.digits && l.state === 'dialing' ? `  digits ${l.digits}` : '';
