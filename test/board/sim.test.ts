@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,22 +9,11 @@ import { readPcm8kMonoWav } from '../../hal/drivers/wav-file.js';
 import { SimPhoneStateError, type SimLine } from '../../hal/drivers/sim-line.js';
 import { createBoard } from '../../board/index.js';
 
-function wav8k(samples: Int16Array): Buffer {
-  const h = Buffer.alloc(44 + samples.length * 2);
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(36 + samples.length * 2, 4);
-  h.write('WAVEfmt ', 8, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(8000, 24);
-  h.writeUInt32LE(16000, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(samples.length * 2, 40);
-  for (let i = 0; i < samples.length; i++) h.writeInt16LE(samples[i], 44 + 2 * i);
-  return h;
+/** Writes an 8 kHz mono s16 WAV of `samples` with sox (an independent writer, so the reader is really tested). */
+function writeWav8k(path: string, samples: Int16Array): void {
+  execFileSync('sox', ['-t', 'raw', '-r', '8000', '-e', 'signed', '-b', '16', '-c', '1', '-', path], {
+    input: Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength),
+  });
 }
 
 async function simBoard(extra: Record<string, unknown> = {}) {
@@ -85,7 +75,7 @@ describe('sim board', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ata-sim-in-'));
     const mic = new Int16Array(250);
     for (let i = 0; i < mic.length; i++) mic[i] = i + 1;
-    writeFileSync(join(dir, 'mic.wav'), wav8k(mic));
+    writeWav8k(join(dir, 'mic.wav'), mic);
     const clock = new FakeClock();
     const board = await createBoard({ type: 'sim', audio_in: 'mic.wav' }, { clock, log: silentLog, baseDir: dir });
     const audio = board.lines[0].audio;
@@ -132,7 +122,9 @@ describe('sim board', () => {
 
   it('a WAV that is not 8 kHz mono s16 is a BoardConfigError on board.audio_in', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ata-sim-bad-'));
-    const bad = wav8k(new Int16Array(10));
+    writeWav8k(join(dir, 'bad.wav'), new Int16Array(10));
+    const bad = readFileSync(join(dir, 'bad.wav'));
+    expect(bad.readUInt32LE(24)).toBe(8000); // the fmt chunk's rate, where sox writes it
     bad.writeUInt32LE(16000, 24);
     writeFileSync(join(dir, 'bad.wav'), bad);
     const err = await createBoard({ type: 'sim', audio_in: 'bad.wav' }, { clock: new FakeClock(), log: silentLog, baseDir: dir }).catch((e: unknown) => e);

@@ -11,70 +11,22 @@
  * Real time: Kamailio and baresip run on their own clocks, so the test waits for conditions (log lines, baresip
  * events, Kamailio counters, the earpiece recording growing), each bounded, never for a fixed time.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess, type LogLine } from '../support/agent-process.js';
+import { AgentProcess } from '../support/agent-process.js';
+import { EarpieceFile, loggedAfter, SimLineApi, soxSamples, soxTone, toneLevelDb, until } from '../support/call-audio.js';
 import { Baresip } from '../support/baresip.js';
 import { Kamailio, freeUdpPort } from '../support/kamailio.js';
 
 let kam: Kamailio;
 let agent: AgentProcess;
 let far: Baresip;
-let api = '';
-let earPath = '';
+let ear: EarpieceFile;
+let phone: SimLineApi;
 
 const MOUTH_HZ = 700;
 const FAR_HZ = 1000;
 
-function tone(path: string, hz: number, seconds: number, vol = 0.4): void {
-  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', path, 'synth', String(seconds), 'sine', String(hz), 'vol', String(vol)]);
-}
-
-function samplesOf(path: string): Int16Array {
-  const raw = execFileSync('sox', [path, '-t', 'raw', '-r', '8000', '-e', 'signed', '-b', '16', '-c', '1', '-'], { maxBuffer: 64 << 20 });
-  return new Int16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + (raw.length & ~1)));
-}
-
-function earSampleCount(): number {
-  return Math.max(0, (statSync(earPath).size - 44) >> 1);
-}
-function earSamples(from: number, to: number): Int16Array {
-  const b = readFileSync(earPath).subarray(44 + from * 2, 44 + to * 2);
-  return new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + (b.length & ~1)));
-}
-
-/** Power of one frequency (Goertzel), dB relative to a full-scale sine. */
-function levelDb(x: Int16Array, f: number): number {
-  const k = 2 * Math.cos((2 * Math.PI * f) / 8000);
-  let s1 = 0;
-  let s2 = 0;
-  for (const v of x) {
-    const s = v / 32768 + k * s1 - s2;
-    s2 = s1;
-    s1 = s;
-  }
-  return 10 * Math.log10((4 * (s1 * s1 + s2 * s2 - k * s1 * s2)) / (x.length * x.length) + 1e-20);
-}
-
-/** Polls a condition that a real process makes true; `ms` bounds a failure. */
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what} within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function hook(state: 'on' | 'off'): Promise<void> {
-  const r = await fetch(`${api}/api/lines/0/hook`, { method: 'POST', body: JSON.stringify({ state }), headers: { 'content-type': 'application/json' } });
-  expect(r.status).toBe(200);
-}
-async function line(): Promise<{ state: string; hook: string; call: { direction: string; codec: string; remote: string } | null }> {
-  const s = (await (await fetch(`${api}/api/status`)).json()) as { lines: never[] };
-  return s.lines[0];
-}
 /** On failure, says what baresip and Kamailio said too: each holds part of a call's story. */
 async function all3<T>(p: Promise<T>): Promise<T> {
   try {
@@ -83,7 +35,6 @@ async function all3<T>(p: Promise<T>): Promise<T> {
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- baresip:\n${far.output.slice(-3000)}\n--- kamailio:\n${kam.stderr.slice(-3000)}`);
   }
 }
-const after = (from: number, pred: (l: LogLine) => boolean) => (l: LogLine) => agent.lines.indexOf(l) >= from && pred(l);
 
 beforeAll(async () => {
   kam = new Kamailio({ users: { '100': 'secret100', '200': 'secret200' }, proxy: true });
@@ -100,9 +51,9 @@ beforeAll(async () => {
       `[board]\ntype = "sim"\naudio_in = "mouth.wav"\naudio_out = "ear.wav"\n` +
       `[api]\nlisten = "127.0.0.1:${apiPort}"\n[log]\nlevel = "info"\n`,
   );
-  tone(join(agent.dir, 'mouth.wav'), MOUTH_HZ, 2, 0.05);
-  earPath = join(agent.dir, 'ear.wav');
-  api = `http://127.0.0.1:${apiPort}`;
+  soxTone(join(agent.dir, 'mouth.wav'), MOUTH_HZ, 2, 0.05);
+  ear = new EarpieceFile(join(agent.dir, 'ear.wav'));
+  phone = new SimLineApi(`http://127.0.0.1:${apiPort}`);
   far = new Baresip({
     sipPort: farSip,
     ctrlPort,
@@ -110,7 +61,7 @@ beforeAll(async () => {
     account: `"Far End" <sip:200@127.0.0.1:${kam.port}>;auth_pass=secret200;regint=60;answermode=auto`,
     sourceWav: join(agent.dir, 'far.wav'),
   });
-  tone(join(agent.dir, 'far.wav'), FAR_HZ, 20);
+  soxTone(join(agent.dir, 'far.wav'), FAR_HZ, 20);
   await far.start();
   agent.start();
   await agent.waitForLog((l) => l.msg === 'registration' && l.registered === true);
@@ -127,40 +78,39 @@ afterAll(async () => {
 describe('calls through a real Kamailio proxy (407 challenge, Record-Route) with a registered baresip', () => {
   it('the sim phone dials 200: challenged, relayed to baresip, answered, audio flows, on hook BYE through the proxy', async () => {
     const challenged = await kam.counter('invite-challenged');
-    await hook('off');
+    await phone.hook('off');
     const mark = agent.lines.length;
     // Rotary pulses: the mouthpiece carries its own tone, which would mask DTMF.
-    const r = await fetch(`${api}/api/lines/0/dial`, { method: 'POST', body: JSON.stringify({ digits: '200', method: 'pulse' }), headers: { 'content-type': 'application/json' } });
-    expect(r.status).toBe(200);
-    const placing = await all3(agent.waitForLog(after(mark, (l) => l.msg === 'placing call'), 20_000));
+    expect(await phone.dial('200', 'pulse')).toBe(200);
+    const placing = await all3(agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'placing call'), 20_000));
     expect(placing.to).toBe('sip:200@127.0.0.1');
-    await all3(agent.waitForLog(after(mark, (l) => l.msg === 'call connected'), 20_000));
+    await all3(agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'call connected'), 20_000));
     await far.event('CALL_ESTABLISHED');
-    expect(await line()).toMatchObject({ state: 'connected', call: { direction: 'out', codec: 'PCMU' } });
+    expect(await phone.status()).toMatchObject({ state: 'connected', call: { direction: 'out', codec: 'PCMU' } });
     // Kamailio answered the first INVITE with 407, relayed the one with credentials, and the ACK of the 200
     // came back to it (the agent honoured the Record-Route).
     expect(await kam.counter('invite-challenged')).toBe(challenged + 1);
     expect(await kam.counter('initial-INVITE')).toBeGreaterThanOrEqual(1);
     await all3(until(async () => (await kam.counter('dialog-ACK')) >= 1, 'the ACK of the 200 through the proxy'));
-    const connectedAt = earSampleCount();
-    await until(() => earSampleCount() >= connectedAt + 2 * 8000, 'two seconds of call in the earpiece');
+    const connectedAt = ear.count();
+    await until(() => ear.count() >= connectedAt + 2 * 8000, 'two seconds of call in the earpiece');
 
     const byes = await kam.counter('dialog-BYE');
     const events = far.events.length;
-    await hook('on');
-    await all3(agent.waitForLog(after(mark, (l) => l.msg === 'BYE answered' && l.status === 200)));
+    await phone.hook('on');
+    await all3(agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'BYE answered' && l.status === 200)));
     await far.event('CALL_CLOSED', 10_000, events);
     expect(await kam.counter('dialog-BYE')).toBe(byes + 1);
-    const media = await agent.waitForLog(after(mark, (l) => l.msg === 'call media closed'));
+    const media = await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'call media closed'));
     expect(media.sent as number).toBeGreaterThan(80);
     expect(media.received as number).toBeGreaterThan(80);
-    expect(await line()).toMatchObject({ state: 'idle', call: null });
+    expect(await phone.status()).toMatchObject({ state: 'idle', call: null });
 
-    const heardByFar = samplesOf(far.decodedWav()!);
+    const heardByFar = soxSamples(far.decodedWav()!);
     expect(heardByFar.length).toBeGreaterThan(8000);
-    expect(levelDb(heardByFar.subarray(4000, 8000), MOUTH_HZ)).toBeGreaterThan(-35);
-    const ear = earSamples(connectedAt + 4000, connectedAt + 12000);
-    expect(levelDb(ear, FAR_HZ)).toBeGreaterThan(-20);
+    expect(toneLevelDb(heardByFar.subarray(4000, 8000), MOUTH_HZ)).toBeGreaterThan(-35);
+    const heardHere = ear.samples(connectedAt + 4000, connectedAt + 12000);
+    expect(toneLevelDb(heardHere, FAR_HZ)).toBeGreaterThan(-20);
   }, 60_000);
 
   it('baresip dials 100: Kamailio routes it to the agent, the phone rings, off hook answers, baresip hangs up', async () => {
@@ -169,31 +119,31 @@ describe('calls through a real Kamailio proxy (407 challenge, Record-Route) with
     const initial = await kam.counter('initial-INVITE');
     const acks = await kam.counter('dialog-ACK');
     far.command('dial', `sip:100@127.0.0.1:${kam.port}`);
-    const incoming = await all3(agent.waitForLog(after(mark, (l) => l.msg === 'incoming call')));
+    const incoming = await all3(agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'incoming call')));
     expect(incoming).toMatchObject({ line: 0, number: '200', name: 'Far End' });
     expect(await kam.counter('initial-INVITE')).toBe(initial + 1);
     await far.event('CALL_RINGING', 10_000, events);
-    expect((await line()).state).toBe('ringing');
+    expect((await phone.status()).state).toBe('ringing');
 
-    await hook('off');
+    await phone.hook('off');
     await far.event('CALL_ESTABLISHED', 10_000, events);
-    expect(await line()).toMatchObject({ state: 'connected', call: { direction: 'in', codec: 'PCMU' } });
-    await all3(agent.waitForLog(after(mark, (l) => l.msg === 'ACK received: call confirmed')));
+    expect(await phone.status()).toMatchObject({ state: 'connected', call: { direction: 'in', codec: 'PCMU' } });
+    await all3(agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'ACK received: call confirmed')));
     // baresip's ACK came along the route set our 200 gave it (its Record-Route), through Kamailio.
     expect(await kam.counter('dialog-ACK')).toBe(acks + 1);
-    const connectedAt = earSampleCount();
-    await until(() => earSampleCount() >= connectedAt + 2 * 8000, 'two seconds of call in the earpiece');
-    const farLevel = levelDb(earSamples(connectedAt + 4000, connectedAt + 12000), FAR_HZ);
+    const connectedAt = ear.count();
+    await until(() => ear.count() >= connectedAt + 2 * 8000, 'two seconds of call in the earpiece');
+    const farLevel = toneLevelDb(ear.samples(connectedAt + 4000, connectedAt + 12000), FAR_HZ);
 
     const byes = await kam.counter('dialog-BYE');
     far.command('hangup');
-    await all3(agent.waitForLog(after(mark, (l) => l.msg === 'call ended' && l.kind === 'remote-bye')));
+    await all3(agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'call ended' && l.kind === 'remote-bye')));
     expect(await kam.counter('dialog-BYE')).toBe(byes + 1);
-    expect((await line()).state).toBe('disconnected');
-    await hook('on');
-    await agent.waitForLog(after(mark, (l) => l.msg === 'line state' && l.to === 'idle'));
-    expect(await line()).toMatchObject({ state: 'idle', hook: 'on', call: null });
-    const media = await agent.waitForLog(after(mark, (l) => l.msg === 'call media closed'));
+    expect((await phone.status()).state).toBe('disconnected');
+    await phone.hook('on');
+    await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'line state' && l.to === 'idle'));
+    expect(await phone.status()).toMatchObject({ state: 'idle', hook: 'on', call: null });
+    const media = await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'call media closed'));
     expect(media.received as number).toBeGreaterThan(50);
     expect(media.sent as number).toBeGreaterThan(50);
     expect(farLevel).toBeGreaterThan(-20);

@@ -10,7 +10,7 @@
  * number and name from the audio_out recording cut off at the first ring.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { startAgent } from '../../src/agent.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { SipTrace } from '../../src/sip-trace.js';
+import { EarpieceFile, toneLevelDb } from '../support/call-audio.js';
 import { freeUdpPort } from '../support/kamailio.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ata-sim-'));
@@ -28,26 +29,7 @@ const clock = new FakeClock(Date.UTC(2026, 10, 24, 14, 30, 0));
 let agent: Awaited<ReturnType<typeof startAgent>>;
 let api: ApiServer;
 
-/** Samples the earpiece recording holds so far (the WAV's data after its 44-byte header). */
-function earSamples(): Int16Array {
-  const b = readFileSync(earPath);
-  const data = b.subarray(44);
-  return new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + (data.length & ~1)));
-}
-
-/** Power of one frequency in a block of samples (Goertzel), in dB relative to a full-scale sine. */
-function levelDb(x: Int16Array, f: number): number {
-  const k = 2 * Math.cos((2 * Math.PI * f) / 8000);
-  let s1 = 0;
-  let s2 = 0;
-  for (const v of x) {
-    const s = v / 32768 + k * s1 - s2;
-    s2 = s1;
-    s1 = s;
-  }
-  const p = s1 * s1 + s2 * s2 - k * s1 * s2;
-  return 10 * Math.log10((4 * p) / (x.length * x.length) + 1e-20);
-}
+const ear = new EarpieceFile(earPath);
 
 async function post(path: string, body: object): Promise<number> {
   const r = await fetch(api.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
@@ -82,10 +64,10 @@ describe('sim board, no SIP server', () => {
     expect(await post('/api/lines/0/hook', { state: 'off' })).toBe(200);
     clock.advance(1000);
     expect((await status()).lines[0]).toMatchObject({ hook: 'off', state: 'dialtone' });
-    const last = earSamples().slice(-4000); // the last half second
-    expect(levelDb(last, 350)).toBeGreaterThan(-30);
-    expect(levelDb(last, 440)).toBeGreaterThan(-30);
-    expect(levelDb(last, 620)).toBeLessThan(-50);
+    const last = ear.samples().slice(-4000); // the last half second
+    expect(toneLevelDb(last, 350)).toBeGreaterThan(-30);
+    expect(toneLevelDb(last, 440)).toBeGreaterThan(-30);
+    expect(toneLevelDb(last, 620)).toBeLessThan(-50);
   });
 
   it('recognises DTMF played into the mouthpiece: the digits show in the status', async () => {
@@ -108,7 +90,7 @@ describe('sim board, no SIP server', () => {
 
   it('rings with the US cadence (2 s on, 4 s off) and sends Bell 202 caller ID between the rings', async () => {
     const phone = agent.board.sim!.phone(0);
-    const startSample = earSamples().length;
+    const startSample = ear.samples().length;
     expect(await post('/api/lines/0/ring', { number: '5551234', name: 'Ada Lovelace' })).toBe(200);
     const ringing: boolean[] = [];
     for (let t = 0; t < 12_000; t += 500) {
@@ -120,7 +102,7 @@ describe('sim board, no SIP server', () => {
     expect(ringing.slice(12, 16).map(Number).join('')).toBe('1111');
     expect((await status()).lines[0].state).toBe('ringing');
 
-    const heard = earSamples().slice(startSample);
+    const heard = ear.samples().slice(startSample);
     const wav = join(dir, 'cid.wav');
     const raw = join(dir, 'cid.raw');
     writeFileSync(raw, Buffer.from(heard.buffer, heard.byteOffset, heard.byteLength));
@@ -157,11 +139,11 @@ async function startLineAgent(lineToml: string): Promise<{
   ear: () => Int16Array;
 }> {
   const etsiDir = mkdtempSync(join(tmpdir(), 'ata-sim-line-'));
-  const ear = join(etsiDir, 'ear.wav');
+  const earFile = join(etsiDir, 'ear.wav');
   const etsiClock = new FakeClock(Date.UTC(2026, 10, 24, 14, 30, 0));
   const r = loadConfigText(
     `[sip]\nlisten = "127.0.0.1:${await freeUdpPort()}"\nkeepalive = "off"\n[[line]]\nid = 0\n${lineToml}\n` +
-      `[board]\ntype = "sim"\naudio_out = "${ear}"\n`,
+      `[board]\ntype = "sim"\naudio_out = "${earFile}"\n`,
     etsiDir,
   );
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
@@ -172,10 +154,7 @@ async function startLineAgent(lineToml: string): Promise<{
     agent: a,
     api: server,
     clock: etsiClock,
-    ear: () => {
-      const data = readFileSync(ear).subarray(44);
-      return new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + (data.length & ~1)));
-    },
+    ear: () => new EarpieceFile(earFile).samples(),
   };
 }
 
@@ -249,9 +228,9 @@ describe('sim board, ETSI caller ID before the first ring', () => {
       const firstLoud = t.beforeRing.findIndex((v) => Math.abs(v) > 500);
       expect(firstLoud).toBeGreaterThanOrEqual(800 - 160);
       const alert = t.beforeRing.slice(firstLoud + 80, firstLoud + 720);
-      expect(levelDb(alert, 2130)).toBeGreaterThan(-30);
-      expect(levelDb(alert, 2750)).toBeGreaterThan(-30);
-      expect(levelDb(alert, 1300)).toBeLessThan(levelDb(alert, 2130) - 20);
+      expect(toneLevelDb(alert, 2130)).toBeGreaterThan(-30);
+      expect(toneLevelDb(alert, 2750)).toBeGreaterThan(-30);
+      expect(toneLevelDb(alert, 1300)).toBeLessThan(toneLevelDb(alert, 2130) - 20);
 
       // Then the German cadence: 1 s on, 4 s off.
       const phone = e.agent.board.sim!.phone(0);
@@ -319,15 +298,15 @@ describe('sim board, line keys from the config reach the line', () => {
       phone.setHook(true);
       e.clock.advance(1000);
       let last = e.ear().slice(-4000);
-      expect(levelDb(last, 400)).toBeGreaterThan(-30);
-      expect(levelDb(last, 450)).toBeGreaterThan(-30);
-      expect(levelDb(last, 425)).toBeLessThan(levelDb(last, 400) - 20); // not the German 425 Hz it overrides
+      expect(toneLevelDb(last, 400)).toBeGreaterThan(-30);
+      expect(toneLevelDb(last, 450)).toBeGreaterThan(-30);
+      expect(toneLevelDb(last, 425)).toBeLessThan(toneLevelDb(last, 400) - 20); // not the German 425 Hz it overrides
       // No digit within the first-digit timer (15 s): the howler, as overridden (1400 Hz alone).
       e.clock.advance(16_000);
       last = e.ear().slice(-4000);
-      expect(levelDb(last, 1400)).toBeGreaterThan(-25);
-      expect(levelDb(last, 2060)).toBeLessThan(-50);
-      expect(levelDb(last, 400)).toBeLessThan(-50);
+      expect(toneLevelDb(last, 1400)).toBeGreaterThan(-25);
+      expect(toneLevelDb(last, 2060)).toBeLessThan(-50);
+      expect(toneLevelDb(last, 400)).toBeLessThan(-50);
     } finally {
       await e.api.close();
       await e.agent.stop('test over');

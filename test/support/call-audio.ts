@@ -1,0 +1,93 @@
+/**
+ * Helpers the end-to-end tests share for a phone's audio and the agent they drive: tones made by sox, the sim
+ * earpiece recording as it grows, the level of one frequency in it, the sim line through the control API, and
+ * polling for what a real process makes true (a bound is a failure, not a wait).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import type { LogLine } from './agent-process.js';
+
+const WAV_HEADER = 44;
+
+/** Writes a sine of `hz` at `vol` (of full scale) as an 8 kHz mono s16 WAV, made by sox. */
+export function soxTone(path: string, hz: number, seconds: number, vol = 0.4): void {
+  execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', path, 'synth', String(seconds), 'sine', String(hz), 'vol', String(vol)]);
+}
+
+/** Any audio file sox reads, as 8 kHz mono s16 samples. */
+export function soxSamples(path: string): Int16Array {
+  const raw = execFileSync('sox', [path, '-t', 'raw', '-r', '8000', '-e', 'signed', '-b', '16', '-c', '1', '-'], { maxBuffer: 64 << 20 });
+  return new Int16Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + (raw.length & ~1)));
+}
+
+/** Power of one frequency in a block of 8 kHz samples (Goertzel), in dB relative to a full-scale sine. */
+export function toneLevelDb(x: Int16Array, f: number): number {
+  const k = 2 * Math.cos((2 * Math.PI * f) / 8000);
+  let s1 = 0;
+  let s2 = 0;
+  for (const v of x) {
+    const s = v / 32768 + k * s1 - s2;
+    s2 = s1;
+    s1 = s;
+  }
+  return 10 * Math.log10((4 * (s1 * s1 + s2 * s2 - k * s1 * s2)) / (x.length * x.length) + 1e-20);
+}
+
+/** Polls `cond` every 50 ms until it holds; throws after `ms`. */
+export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The sim board's `audio_out` WAV, read while the agent keeps writing it (8000 samples a second). */
+export class EarpieceFile {
+  constructor(readonly path: string) {}
+
+  count(): number {
+    return Math.max(0, (statSync(this.path).size - WAV_HEADER) >> 1);
+  }
+
+  samples(from = 0, to?: number): Int16Array {
+    const b = readFileSync(this.path).subarray(WAV_HEADER + from * 2, to === undefined ? undefined : WAV_HEADER + to * 2);
+    return new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + (b.length & ~1)));
+  }
+
+  /** Resolves once the recording holds `n` samples. */
+  reaches(n: number, ms = 15_000): Promise<void> {
+    return until(() => this.count() >= n, `earpiece recording to reach ${n} samples (at ${this.count()})`, ms);
+  }
+}
+
+export interface SimLineStatus {
+  state: string;
+  hook: string;
+  call: { direction: string; codec: string; remote: string } | null;
+}
+
+/** Line 0 of a sim-board agent through its control API, as `ata phone` drives it. */
+export class SimLineApi {
+  constructor(readonly url: string) {}
+
+  async hook(state: 'on' | 'off'): Promise<void> {
+    const r = await fetch(`${this.url}/api/lines/0/hook`, { method: 'POST', body: JSON.stringify({ state }), headers: { 'content-type': 'application/json' } });
+    if (r.status !== 200) throw new Error(`hook ${state}: HTTP ${r.status} ${await r.text()}`);
+  }
+
+  async dial(digits: string, method: 'dtmf' | 'pulse'): Promise<number> {
+    const r = await fetch(`${this.url}/api/lines/0/dial`, { method: 'POST', body: JSON.stringify({ digits, method }), headers: { 'content-type': 'application/json' } });
+    return r.status;
+  }
+
+  async status(): Promise<SimLineStatus> {
+    const s = (await (await fetch(`${this.url}/api/status`)).json()) as { lines: SimLineStatus[] };
+    return s.lines[0];
+  }
+}
+
+/** A log-line predicate that only matches lines logged at or after index `from` of `lines`. */
+export function loggedAfter(lines: LogLine[], from: number, pred: (l: LogLine) => boolean): (l: LogLine) => boolean {
+  return (l) => lines.indexOf(l) >= from && pred(l);
+}
