@@ -1,20 +1,25 @@
 // The packet clock under load: an RTP stream of G.711 to a loopback sink while garbage is allocated beside it on the
-// main thread, as a busy agent does. Reports |interval - 20 ms| p99 (measured at the receiving socket's arrival
-// times, i.e. what the far end sees) and drift per minute (the least-squares slope of arrival time against frame
-// index versus a perfect 20 ms).
+// main thread, as a busy agent does. Reports |interval - 20 ms| p99 and drift per minute (the least-squares slope of
+// send time against frame index versus a perfect 20 ms), from the kernel's timestamps of the packets on lo
+// (lib/wire-capture.mjs: tshark), i.e. what the far end's network sees. Without tshark or root, the sink's own
+// arrival times are used instead and the line says so: they add the sink thread's scheduling noise (about twice the
+// wire figure here).
 // Two placements of the same clock (FrameClock on systemClock: a whole-millisecond timer, then Atomics.wait):
 //  - media thread: RtpStreamThread, the session and its clock in a worker; the main thread only queues frames.
 //    This is the design's figure.
 //  - main thread: FrameClock and RtpSession on the thread that makes the garbage, for comparison (a third as long).
 // The sink runs in a worker thread: the far end is another machine and does not share our garbage collector, so
 // its arrival times must not be delayed by our pauses. MEDIA_CLOCK_SECONDS shortens the run (default 60 s).
-// Peer: baresip's send clock, quoted (not measured in this run) from issue 3: p99 3.8 ms, drift 4-12 ms/min.
+// Peer: baresip's send clock, measured in the same run the same way (lib/baresip-call.mjs: a baresip-to-baresip call on
+// loopback, the callee's stream on the wire); issue 3 quoted p99 3.8 ms and 4-12 ms/min of drift for it.
 import { Worker } from 'node:worker_threads';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { systemClock, seededRandom } from '../../dist/hal/clock.js';
 import { FrameClock } from '../../dist/hal/frame-clock.js';
 import { RtpSession } from '../../dist/src/media/rtp-session.js';
 import { RtpStreamThread } from '../../dist/src/media/rtp-stream-thread.js';
+import { captureMissing, startCapture, clockFigures } from './lib/wire-capture.mjs';
+import { baresipMissing, startBaresipCall } from './lib/baresip-call.mjs';
 
 const SECONDS = Number(process.env.MEDIA_CLOCK_SECONDS ?? 60);
 const frames = Math.round((SECONDS * 1000) / 20);
@@ -30,6 +35,10 @@ sock.bind(0, '127.0.0.1', () => parentPort.postMessage(sock.address().port));
 parentPort.on('message', () => { parentPort.postMessage(arrivals.slice(0, count)); count = 0; });
 `, { eval: true, workerData: { capacity: frames + 10 } });
 const sinkPort = await new Promise((r) => sink.once('message', r));
+const noCapture = captureMissing();
+let capture = noCapture ? undefined : await startCapture('udp and src portrange 30000-39999');
+const wire = [];
+let baresipWire;
 const pcm = new Int16Array(160);
 for (let i = 0; i < 160; i++) pcm[i] = Math.round(8000 * Math.sin((i * 2 * Math.PI) / 20));
 
@@ -45,29 +54,26 @@ const gcObserver = new PerformanceObserver((list) => {
 });
 gcObserver.observe({ entryTypes: ['gc'] });
 
-async function report(label, n, cpu, skipped, extra) {
+async function report(label, n, cpu, skipped, extra, localPort) {
   await new Promise((r) => setTimeout(r, 100));
   sink.postMessage('report');
   const arrivals = await new Promise((r) => sink.once('message', r));
-  const count = arrivals.length;
   // With no frames skipped and loopback keeping order, the k-th arrival is frame k.
-  const dev = [];
-  for (let i = 1; i < count; i++) dev.push(Math.abs(arrivals[i] - arrivals[i - 1] - 20));
-  dev.sort((a, b) => a - b);
-  const p99 = dev[Math.floor(dev.length * 0.99)];
-  const p50 = dev[Math.floor(dev.length * 0.5)];
-  let sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (let k = 0; k < count; k++) {
-    const y = arrivals[k] - arrivals[0];
-    sx += k; sy += y; sxx += k * k; sxy += k * y;
-  }
-  const slope = (count * sxy - sx * sy) / (count * sxx - sx * sx);
-  const driftPerMin = ((slope - 20) / 20) * 60000;
   const seconds = n / 50;
   const cpuS = (cpu.user + cpu.system) / 1e6;
-  console.log(`media clock (${label}) |interval-20ms| p99: ${p99.toFixed(3)} ms (p50 ${p50.toFixed(3)}, max ${dev.at(-1).toFixed(3)}, ${count} of ${n} packets, ${seconds} s) | baresip 3.8 ms (quoted, not measured here)`);
-  console.log(`media clock (${label}) drift: ${driftPerMin.toFixed(3)} ms/min (skipped frames ${skipped}${extra}) | baresip 4-12 ms/min (quoted, not measured here)`);
-  console.log(`media clock (${label}) process CPU incl. garbage maker: ${((cpuS / seconds) * 60).toFixed(2)} s per minute | no peer figure`);
+  const f = clockFigures(Array.from(arrivals));
+  wire.push({ label, localPort, n, seconds, skipped, extra, sinkFigures: f, cpuPerMin: (cpuS / seconds) * 60 });
+}
+
+function print(w, peer) {
+  const f = w.wireFigures ?? w.sinkFigures;
+  const where = w.wireFigures ? 'on the wire' : `at the sink (${noCapture})`;
+  const p99Peer = peer ? `baresip ${peer.p99.toFixed(3)} ms (measured in this run, on the wire)` : `baresip 3.8 ms (quoted: ${baresipWhy ?? 'no capture'})`;
+  const driftPeer = peer ? `baresip ${peer.driftMsPerMin.toFixed(3)} ms/min (measured in this run)` : 'baresip 4-12 ms/min (quoted)';
+  console.log(`media clock (${w.label}) |interval-20ms| p99 ${where}: ${f.p99.toFixed(3)} ms (p50 ${f.p50.toFixed(3)}, max ${f.max.toFixed(3)}, ${f.count} of ${w.n} packets, ${w.seconds} s) | ${p99Peer} | goal 1 ms`);
+  console.log(`media clock (${w.label}) drift: ${f.driftMsPerMin.toFixed(3)} ms/min (skipped frames ${w.skipped}${w.extra}) | ${driftPeer} | goal 1 ms/min`);
+  if (w.wireFigures) console.log(`media clock (${w.label}) |interval-20ms| p99 at the sink thread instead: ${w.sinkFigures.p99.toFixed(3)} ms (the sink's own scheduling added) | no peer figure`);
+  console.log(`media clock (${w.label}) process CPU incl. garbage maker: ${w.cpuPerMin.toFixed(2)} s per minute | no peer figure`);
 }
 
 // The media thread: the main thread keeps three or four frames queued, from a timer that GC pauses may delay.
@@ -92,7 +98,7 @@ async function report(label, n, cpu, skipped, extra) {
   await stream.close();
   const cpu = process.cpuUsage(cpu0);
   const sent = stats.packetsSent;
-  await report('media thread', frames, cpu, stats.skippedFrames, `, silence for ${stats.underruns} empty ticks, ${sent - frames} after the end`);
+  await report('media thread', frames, cpu, stats.skippedFrames, `, silence for ${stats.underruns} empty ticks, ${sent - frames} after the end`, stream.localPort);
   const own = pauses.slice(pauses0).sort((a, b) => a - b);
   console.log(`media clock garbage beside it: ${own.length} GC pauses on the main thread, longest ${(own.at(-1) ?? 0).toFixed(1)} ms, p90 ${(own[Math.floor(own.length * 0.9)] ?? 0).toFixed(1)} ms | no peer figure`);
 }
@@ -110,9 +116,32 @@ async function report(label, n, cpu, skipped, extra) {
     clock.start();
   });
   const cpu = process.cpuUsage(cpu0);
-  await report('main thread', n, cpu, fc.skippedFrames, '');
+  await report('main thread', n, cpu, fc.skippedFrames, '', session.localPort);
   await session.close();
 }
 clearInterval(garbage);
 gcObserver.disconnect();
 await sink.terminate();
+if (capture) {
+  const bySource = await capture.stop();
+  for (const w of wire) {
+    // The media thread sends the frames it was given and then silence until closed: keep the measured frames only.
+    const times = bySource.get(w.localPort);
+    if (times && times.length >= w.n) w.wireFigures = clockFigures(times.slice(0, w.n));
+  }
+}
+
+// The peer, after ours so that the two do not share the CPU: baresip's callee end, its send clock on the wire.
+const baresipWhy = noCapture ?? baresipMissing();
+let peer;
+if (!baresipWhy) {
+  const peerSeconds = Math.min(SECONDS, 30);
+  const call = await startBaresipCall({ seconds: peerSeconds + 5 });
+  capture = await startCapture(`udp and src portrange ${call.rtpPortsB[0]}-${call.rtpPortsB[1]}`);
+  await new Promise((r) => setTimeout(r, peerSeconds * 1000));
+  const bySource = await capture.stop();
+  await call.stop();
+  const times = [...bySource.values()].sort((x, y) => y.length - x.length)[0] ?? [];
+  if (times.length > 100) peer = clockFigures(times.slice(1, -1));
+}
+for (const w of wire) print(w, peer);

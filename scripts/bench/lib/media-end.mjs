@@ -1,0 +1,83 @@
+// One end of a full-duplex 20 ms G.711 call, alone in its own process, so that media-call.bench.mjs can read what it
+// costs from /proc exactly as it reads baresip's. argv: mode, remote port. It prints its RTP port on the first line,
+// takes `remote <port>` on stdin (the far end's port, once known), and on `report` prints one JSON line of its own
+// heap and GC figures and exits.
+//   main:        RtpSession + FrameClock on the main thread (the agent's placement), default precise sleep
+//   main-timers: the same with preciseMs 0 (timers only: one wake-up per tick, up to 1 ms late)
+//   thread:      RtpStreamThread (session and clock in a worker), fed and drained every 20 ms by a main-thread clock
+//   floor-dgram: no media code: a bare node:dgram socket sending 172-byte datagrams on the same 20 ms timer and
+//                receiving the far end's
+//   floor-sleep: no media code and no socket: a thread that wakes 50 times a second and does nothing (Atomics.wait),
+//                the least any Node process with a 20 ms packet clock can cost on this machine
+import dgram from 'node:dgram';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { systemClock, seededRandom } from '../../../dist/hal/clock.js';
+import { FrameClock } from '../../../dist/hal/frame-clock.js';
+import { RtpSession } from '../../../dist/src/media/rtp-session.js';
+import { RtpStreamThread } from '../../../dist/src/media/rtp-stream-thread.js';
+
+const [mode, remoteArg] = process.argv.slice(2);
+const remotePort = Number(remoteArg ?? 9);
+const mouth = new Int16Array(160);
+for (let i = 0; i < 160; i++) mouth[i] = Math.round(6000 * Math.sin(i / 3));
+const ear = new Int16Array(160);
+let gcs = 0;
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) (gcs++, (gcMs += e.duration));
+}).observe({ entryTypes: ['gc'] });
+
+let port = 0;
+let setRemote = () => {};
+let counts = () => ({});
+let clock;
+if (mode === 'main' || mode === 'main-timers') {
+  const s = await RtpSession.open({ clock: systemClock, random: seededRandom(remotePort), localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU' });
+  port = s.localPort;
+  setRemote = (p) => s.setRemote('127.0.0.1', p);
+  counts = () => ({ sent: s.stats().packetsSent, received: s.stats().packetsReceived, lost: s.stats().lost });
+  clock = new FrameClock(systemClock, 20, () => (s.sendFrame(mouth), s.readFrame(ear)), mode === 'main-timers' ? { preciseMs: 0 } : {});
+} else if (mode === 'thread') {
+  const t = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU' });
+  port = t.localPort;
+  setRemote = (p) => t.setRemote('127.0.0.1', p);
+  counts = async () => ({ sent: (await t.stats()).packetsSent, received: (await t.stats()).packetsReceived, lost: (await t.stats()).lost });
+  clock = new FrameClock(systemClock, 20, () => (t.writeFrame(mouth), t.readFrame(ear)));
+} else if (mode === 'floor-dgram') {
+  const s = dgram.createSocket('udp4');
+  await new Promise((r) => s.bind(0, '127.0.0.1', r));
+  port = s.address().port;
+  let to = remotePort;
+  let received = 0;
+  let sent = 0;
+  s.on('message', () => received++);
+  setRemote = (p) => (to = p);
+  counts = () => ({ sent, received });
+  const datagram = Buffer.alloc(172);
+  clock = new FrameClock(systemClock, 20, () => (s.send(datagram, to, '127.0.0.1'), sent++), { preciseMs: 0 });
+} else if (mode === 'floor-sleep') {
+  // Its own thread so that stdin can still be read; the main thread sleeps in the event loop meanwhile.
+  const { Worker } = await import('node:worker_threads');
+  new Worker(`const s = new Int32Array(new SharedArrayBuffer(4)); const t0 = performance.now();
+    for (let n = 1; ; n++) { const w = t0 + n * 20 - performance.now(); if (w > 0) Atomics.wait(s, 0, 0, w); }`, { eval: true });
+} else throw new Error(`unknown mode ${mode}`);
+clock?.start();
+console.log(port);
+
+let heap0 = 0;
+let gcs0 = 0;
+let gcMs0 = 0;
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  const [cmd, arg] = line.split(' ');
+  if (cmd === 'remote') setRemote(Number(arg));
+  if (cmd === 'mark') {
+    global.gc?.();
+    (heap0 = process.memoryUsage().heapUsed), (gcs0 = gcs), (gcMs0 = gcMs);
+  }
+  if (cmd === 'report') {
+    const heap = process.memoryUsage().heapUsed;
+    console.log(JSON.stringify({ heapGrowthKiB: (heap - heap0) / 1024, gcs: gcs - gcs0, gcMs: gcMs - gcMs0, ...(await counts()) }));
+    process.exit(0);
+  }
+});
