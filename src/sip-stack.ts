@@ -11,6 +11,7 @@ import type { AccountConfig, AtaConfig } from './config/schema.js';
 import type { Logger } from './log.js';
 import type { SipTraceSink } from './sip-trace.js';
 import { SipCredentials } from './sip/digest.js';
+import { DTMF_INFO_TYPES } from './sip/dtmf-info.js';
 import { KeepAlive } from './sip/keepalive.js';
 import type { SipRequest, SipUri } from './sip/message.js';
 import { buildRequest, buildResponse } from './sip/serializer.js';
@@ -88,8 +89,9 @@ export class SipStack {
     });
     this.transactions = new TransactionLayer({ transport: this.transport, clock, random, log: (level, event, fields) => sipLog[level](fields, event) });
     this.ua = new UaCore({
-      allow: ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS'],
-      accept: ['application/sdp'],
+      allow: ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO'],
+      // DTMF in INFO bodies (src/sip/dtmf-info.ts); an INVITE with one of them is refused by the call layer.
+      accept: ['application/sdp', ...DTMF_INFO_TYPES],
       supported: [],
       // Without a call layer no dialog exists: every in-dialog request is for a dialog we do not have.
       hasDialog: (req) => this.callLayer?.hasDialog(req) ?? false,

@@ -147,6 +147,10 @@ export class CallLayer {
       this.reinvite(call, req, st);
       return;
     }
+    if (req.method === 'INFO') {
+      call.session.remoteInfo(req, st);
+      return;
+    }
     st.respond(buildResponse(req, 501, undefined, [['User-Agent', this.o.userAgent]]));
   }
 
@@ -178,6 +182,7 @@ export class CallLayer {
     this.calls.set(port.id, call);
     const media = await CallMedia.forOffer(this.mediaOptions(port.id));
     call.media = media;
+    media.onInfoDigit((digit) => call.session?.sendDtmfInfo(digit));
     if (call.abandoned) {
       await media.close();
       return;
@@ -197,6 +202,7 @@ export class CallLayer {
         ringing: () => port.controller.callRinging(),
         answered: (sdp) => void this.outgoingAnswered(call, sdp),
         ended: (how) => this.outgoingEnded(call, how),
+        dtmf: (digit) => call.media?.playDigit(digit),
       }),
       requestUri,
       from,
@@ -284,6 +290,7 @@ export class CallLayer {
         ringing: () => undefined,
         answered: () => this.log.info({ line: port.id }, 'ACK received: call confirmed'),
         ended: (how) => this.incomingEnded(call, how),
+        dtmf: (digit) => call.media?.playDigit(digit),
       }),
       req,
       st,
@@ -292,6 +299,7 @@ export class CallLayer {
     try {
       const { media } = await CallMedia.forAnswer(this.mediaOptions(port.id), req.body);
       call.media = media;
+      media.onInfoDigit((digit) => session.sendDtmfInfo(digit));
     } catch (err) {
       this.log.warn({ line: port.id, err: err instanceof Error ? err.message : String(err) }, 'incoming offer refused');
       this.drop(port.id);

@@ -5,8 +5,10 @@
  *
  * It also does the SDP side of offer/answer (RFC 3264) for the stream it owns: the offer names the RTP port it has
  * bound, the answer picks the codec the session was opened with. Digits keyed during the call travel as RFC 4733
- * events when the far end agreed to telephone-event (and `[media] dtmf` asks for it), and events from the far end
- * are played to the earpiece as real DTMF tones.
+ * events when the far end agreed to telephone-event (and `[media] dtmf` asks for it), or as SIP INFO (`dtmf =
+ * "info"`: handed to the call layer, which owns the dialog); events and INFO digits from the far end are played to
+ * the earpiece as real DTMF tones. In the RFC 4733 and INFO modes the keyed tone is cut from the outgoing audio
+ * from the moment it is recognised (about 40 ms in) until it ends, so the far end does not get the digit twice.
  */
 import type { Clock, Random } from '../../hal/clock.js';
 import type { MediaConfig } from '../config/schema.js';
@@ -39,6 +41,10 @@ export class CallMedia {
   private offer: SdpSession | null = null;
   private port: FxsPort | null = null;
   private readonly dtmf = new DtmfDetector();
+  private infoDigit: ((digit: string) => void) | null = null;
+  /** INFO mode: a keyed digit is sounding; the mouthpiece goes out as silence meanwhile. */
+  private muted = false;
+  private readonly silence = new Int16Array(AUDIO_FRAME);
   // Re-framing between the port's 20 ms frames and the RTP ptime (a no-op copy when they are equal).
   private readonly txFrame: Int16Array;
   private txFill = 0;
@@ -58,6 +64,7 @@ export class CallMedia {
     this.rxPos = samples;
     this.sessionId = String(Math.floor(o.random() * 1e9) + 1);
     this.dtmf.onDigit((d) => this.keyed(d));
+    this.dtmf.onDigitEnd(() => (this.muted = false));
     this.listen();
   }
 
@@ -150,14 +157,29 @@ export class CallMedia {
     await this.session.close();
   }
 
+  /** Where keyed digits go when `[media] dtmf = "info"`. */
+  onInfoDigit(cb: (digit: string) => void): void {
+    this.infoDigit = cb;
+  }
+
+  /** A digit from the far end (RFC 4733 event or SIP INFO), played to the earpiece as the real tone pair. */
+  playDigit(digit: string, via = 'SIP INFO'): void {
+    this.o.log('DTMF from the far end', { digit, via });
+    this.port?.earpiece.playSignal(generateDtmf(digit, { onMs: 100, offMs: 0 }));
+  }
+
   private listen(): void {
-    this.session.onDtmf((digit) => {
-      this.o.log('DTMF from the far end', { digit });
-      this.port?.earpiece.playSignal(generateDtmf(digit, { onMs: 100, offMs: 0 }));
-    });
+    this.session.onDtmf((digit) => this.playDigit(digit, 'RFC 4733'));
   }
 
   private keyed(digit: string): void {
+    if (this.o.media.dtmf === 'info') {
+      if (!this.infoDigit) return;
+      this.muted = true;
+      this.o.log('DTMF to the far end (SIP INFO)', { digit });
+      this.infoDigit(digit);
+      return;
+    }
     const te = this.negotiated?.telephoneEvent;
     if (this.o.media.dtmf !== 'rfc4733' || te === undefined) return; // in-band: the tone is in the audio already
     this.o.log('DTMF to the far end (RFC 4733)', { digit });
@@ -165,8 +187,9 @@ export class CallMedia {
   }
 
   // Bound once: these run every 20 ms.
-  private readonly mouthpiece = (pcm: Int16Array): void => {
-    this.dtmf.process(pcm);
+  private readonly mouthpiece = (input: Int16Array): void => {
+    this.dtmf.process(input);
+    const pcm = this.muted && input.length === AUDIO_FRAME ? this.silence : input;
     const frame = this.txFrame;
     if (frame.length === AUDIO_FRAME) {
       this.session.sendFrame(pcm);

@@ -29,3 +29,4 @@ export * from './nat.js';
 export * from './dialog.js';
 export * from './sdp.js';
 export * from './invite-session.js';
+export * from './dtmf-info.js';

@@ -11,7 +11,8 @@ import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
 import type { InviteClientTransaction } from './client-transaction.js';
 import { Dialog, DialogError, PLACEHOLDER_VIA } from './dialog.js';
 import { DigestAuthenticator, DigestAuthError, type SipCredentials } from './digest.js';
-import { getHeaders, type SipRequest, type SipResponse } from './message.js';
+import { DtmfInfoSender, parseDtmfInfo, DTMF_INFO_TYPES } from './dtmf-info.js';
+import { getHeader, getHeaders, type SipRequest, type SipResponse } from './message.js';
 import { buildRequest, buildResponse } from './serializer.js';
 import type { InviteServerTransaction } from './server-transaction.js';
 import { DEFAULT_TIMER_BASE, type TimerBase } from './timers.js';
@@ -51,6 +52,8 @@ export interface InviteSessionEvents {
   answered(sdpAnswer: string): void;
   /** The call is over (or never began); fired once. */
   ended(how: CallEnd): void;
+  /** A digit the far end sent as SIP INFO (already answered 200). */
+  dtmf?(digit: string): void;
 }
 
 export interface SessionBase {
@@ -76,6 +79,8 @@ export interface OutgoingCallOptions extends SessionBase {
   sdpOffer: string;
 }
 
+const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO';
+
 const TOKEN_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 export function randomToken(random: Random, length = 12): string {
@@ -98,6 +103,7 @@ export class InviteSession {
   private okResponse: SipResponse | null = null;
   private okTimer: TimerHandle | undefined;
   private okInterval = 0;
+  private infoSender: DtmfInfoSender | null = null;
   private okGiveUpAt = 0;
   private readonly base: TimerBase;
   private readonly localTag: string;
@@ -130,7 +136,7 @@ export class InviteSession {
       ['Call-ID', callId],
       ['CSeq', '1 INVITE'],
       ['Contact', `<${o.contact}>`],
-      ['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS'],
+      ['Allow', ALLOW],
       ['User-Agent', o.userAgent],
       ['Content-Type', 'application/sdp'],
     );
@@ -321,7 +327,7 @@ export class InviteSession {
       for (const rr of getHeaders(this.invite, 'Record-Route')) headers.push(['Record-Route', rr]);
     }
     headers.push(['User-Agent', this.o.userAgent], ...extra);
-    if (status === 200) headers.push(['Allow', 'INVITE, ACK, BYE, CANCEL, OPTIONS']);
+    if (status === 200) headers.push(['Allow', ALLOW]);
     return buildResponse(this.invite, status, undefined, headers, { toTag: this.localTag, body });
   }
 
@@ -355,6 +361,29 @@ export class InviteSession {
       default:
         return;
     }
+  }
+
+  /** Sends a keyed digit as SIP INFO in the call's dialog (`[media] dtmf = "info"`); ignored unless the call is up. */
+  sendDtmfInfo(digit: string): void {
+    if (this.state !== 'confirmed' || !this.dialog) return;
+    this.infoSender ??= new DtmfInfoSender({ transactions: this.o.transactions, userAgent: this.o.userAgent, log: this.o.log });
+    this.infoSender.send(this.dialog, digit);
+  }
+
+  /**
+   * An INFO in our dialog. DTMF bodies are answered 200 and handed up; any other body gets 415 with what we accept
+   * (RFC 6086 would say 469 for an unknown Info-Package, but legacy INFO without packages is what phones send).
+   */
+  remoteInfo(req: SipRequest, st: { respond(res: SipResponse): unknown }): void {
+    const type = getHeader(req, 'Content-Type');
+    const digit = parseDtmfInfo(type, req.body);
+    if (digit === null && req.body.length > 0) {
+      st.respond(buildResponse(req, 415, undefined, [['User-Agent', this.o.userAgent], ['Accept', ['application/sdp', ...DTMF_INFO_TYPES].join(', ')]]));
+      return;
+    }
+    // An empty INFO is a keep-alive some gateways send: 200, nothing to do.
+    st.respond(buildResponse(req, 200, undefined, [['User-Agent', this.o.userAgent]]));
+    if (digit !== null && this.state === 'confirmed') this.o.events.dtmf?.(digit);
   }
 
   /** A BYE in our dialog (the call layer already checked it belongs here). */

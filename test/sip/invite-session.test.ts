@@ -1,7 +1,7 @@
 /**
  * One call's signalling, both ends ours, over real UDP on 127.0.0.1 with the real transaction layers, on fake
- * time: set-up and BYE, CANCEL -> 487, 486, a digest challenge answered once, and the 200 retransmitted until its
- * ACK (given up with a BYE after 64*T1). Tests wait for messages, never for time.
+ * time: set-up and BYE, CANCEL -> 487, 486, a digest challenge answered once, the 200 retransmitted until its
+ * ACK (given up with a BYE after 64*T1), and DTMF as SIP INFO both ways. Tests wait for messages, never for time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, seededRandom } from '../../hal/clock.js';
@@ -40,8 +40,15 @@ function recorder() {
   const ringing = signal<SipResponse>();
   const answered = signal<string>();
   const ended = signal<CallEnd>();
-  const events: InviteSessionEvents = { ringing: ringing.resolve, answered: answered.resolve, ended: ended.resolve };
-  return { events, ringing: ringing.promise, answered: answered.promise, ended: ended.promise };
+  const digits: string[] = [];
+  let digitWaiter = (): void => undefined;
+  const events: InviteSessionEvents = { ringing: ringing.resolve, answered: answered.resolve, ended: ended.resolve, dtmf: (d) => (digits.push(d), digitWaiter()) };
+  const digitCount = (n: number) =>
+    new Promise<string[]>((r) => {
+      digitWaiter = () => void (digits.length >= n && r(digits));
+      digitWaiter();
+    });
+  return { events, ringing: ringing.promise, answered: answered.promise, ended: ended.promise, digits, digitCount };
 }
 
 function base(n: Awaited<ReturnType<typeof node>>, user: string, events: InviteSessionEvents, seed: number): SessionBase {
@@ -60,6 +67,7 @@ function callee(b: Awaited<ReturnType<typeof node>>, onCall: (s: InviteSession) 
       session = InviteSession.answerable(base(b, '200', rec.events, 9), req, st as InviteServerTransaction);
       onCall(session);
     } else if (req.method === 'BYE' && session) session.remoteBye(req, st);
+    else if (req.method === 'INFO' && session) session.remoteInfo(req, st);
     else st.respond(buildResponse(req, 481));
   });
   b.layer.onStray((msg, _src, kind) => {
@@ -96,6 +104,44 @@ describe('InviteSession over real UDP', () => {
     call.hangUp();
     expect(await far.ended).toEqual({ kind: 'remote-bye' });
     expect(await me.ended).toEqual({ kind: 'local-hangup' });
+  });
+
+  it('digits keyed as SIP INFO arrive in the order keyed; the callee sends them too; other INFO bodies get 415', async () => {
+    const a = await node(1);
+    const b = await node(2);
+    let answerer: InviteSession | undefined;
+    const far = callee(b, (s) => {
+      answerer = s;
+      s.accept(ANSWER);
+    });
+    const me = recorder();
+    const call = place(a, b.port, me.events);
+    a.layer.onRequest((req, st) => (req.method === 'INFO' ? call.remoteInfo(req, st) : st.respond(buildResponse(req, 481))));
+    await me.answered;
+    await far.answered;
+    const infoSent = () => a.sent.filter((l) => l.startsWith('INFO ')).length;
+    call.sendDtmfInfo('1');
+    call.sendDtmfInfo('2');
+    call.sendDtmfInfo('#');
+    expect(await far.digitCount(3)).toEqual(['1', '2', '#']);
+    expect(infoSent()).toBe(3);
+    // The callee's digits reach the caller the same way.
+    answerer!.sendDtmfInfo('9');
+    expect(await me.digitCount(1)).toEqual(['9']);
+    // A body that is not DTMF is refused with what we accept.
+    const dialog = call.dialog!;
+    const odd = dialog.createRequest('INFO', [['Content-Type', 'application/x-odd']], 'hello');
+    const res = await new Promise<SipResponse>((resolve) => a.layer.sendRequest(odd, { onFinal: resolve, onError: () => undefined }));
+    expect(res.status).toBe(415);
+    expect(getHeader(res, 'Accept')).toContain('application/dtmf-relay');
+    expect(far.digits).toEqual(['1', '2', '#']);
+    call.hangUp();
+    expect(await far.ended).toEqual({ kind: 'remote-bye' });
+    // After the call, keyed digits go nowhere (the 4th INFO is the odd one above).
+    expect(infoSent()).toBe(4);
+    call.sendDtmfInfo('5');
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(infoSent()).toBe(4);
   });
 
   it('hanging up while it rings sends CANCEL; the callee answers 487', async () => {

@@ -1,0 +1,63 @@
+/**
+ * `[media] dtmf = "info"` against a real far end: `ata run` on the sim board calls Debian's baresip directly; a digit
+ * keyed on the sim phone (real DTMF tones into the mouthpiece, found by our detector) leaves as a SIP INFO with an
+ * application/dtmf-relay body, and baresip, which reads such INFOs, reports the digit. No telephone-event is offered
+ * in this mode, so the digit cannot have come as an RFC 4733 event, and baresip does not detect in-band tones.
+ * Real time: the test waits for log lines and baresip events, each bounded, never for a fixed time.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentProcess } from '../support/agent-process.js';
+import { loggedAfter, SimLineApi, soxTone } from '../support/call-audio.js';
+import { Baresip } from '../support/baresip.js';
+import { freeUdpPort } from '../support/kamailio.js';
+
+let agent: AgentProcess;
+let far: Baresip;
+let phone: SimLineApi;
+
+beforeAll(async () => {
+  const farSip = await freeUdpPort();
+  const agentSip = await freeUdpPort();
+  const apiPort = await freeUdpPort();
+  const ctrlPort = await freeUdpPort();
+  agent = new AgentProcess(
+    `[sip]\nlisten = "127.0.0.1:${agentSip}"\nkeepalive = "off"\n` +
+      `[[line]]\nid = 0\ndial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:5551234@127.0.0.1:${farSip}" }\n` +
+      `[media]\nrtp_ports = "43000-43999"\ndtmf = "info"\n` +
+      `[board]\ntype = "sim"\naudio_out = "ear.wav"\n` +
+      `[api]\nlisten = "127.0.0.1:${apiPort}"\n[log]\nlevel = "info"\n`,
+  );
+  phone = new SimLineApi(`http://127.0.0.1:${apiPort}`);
+  far = new Baresip({ sipPort: farSip, ctrlPort, rtpPorts: '44000-44999', account: '"Far End" <sip:5551234@127.0.0.1>;regint=0;answermode=auto', sourceWav: join(agent.dir, 'far.wav') });
+  soxTone(join(agent.dir, 'far.wav'), 1000, 20, 0.1);
+  await far.start();
+  agent.start();
+  await agent.waitForLog((l) => l.msg === 'api listening');
+}, 30_000);
+
+afterAll(async () => {
+  await far?.stop();
+  await agent?.terminate();
+});
+
+describe('DTMF as SIP INFO with a real baresip far end', () => {
+  it('a digit keyed in the call goes out as an INFO that baresip reads; no RFC 4733 event is sent', async () => {
+    await phone.hook('off');
+    const mark = agent.lines.length;
+    expect(await phone.dial('11', 'pulse')).toBe(200);
+    await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'call connected'), 20_000);
+    await far.event('CALL_ESTABLISHED');
+    const keyed = far.events.length;
+    expect(await phone.dial('7', 'dtmf')).toBe(200);
+    const dtmf = await far.event('CALL_DTMF_START', 10_000, keyed);
+    expect(dtmf.param).toBe('7');
+    const info = await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'INFO answered'));
+    expect(info).toMatchObject({ digit: '7', status: 200 });
+    await phone.hook('on');
+    const media = await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'call media closed'));
+    expect(media.events_sent).toBe(0);
+    expect(media.sent as number).toBeGreaterThan(0);
+    await far.event('CALL_CLOSED');
+  }, 60_000);
+});
