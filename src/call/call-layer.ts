@@ -19,7 +19,7 @@ import type { FxsPort } from '../phone/fxs-port.js';
 import { dialogKeyOfRequest } from '../sip/dialog.js';
 import { SipCredentials } from '../sip/digest.js';
 import { formatNameAddr, quoteString } from '../sip/header-values.js';
-import type { SipRequest, SipUri } from '../sip/message.js';
+import { getHeader, type SipRequest, type SipResponse, type SipUri } from '../sip/message.js';
 import { buildResponse } from '../sip/serializer.js';
 import type { InviteServerTransaction, ServerTransaction } from '../sip/server-transaction.js';
 import type { TransactionLayer } from '../sip/transaction-layer.js';
@@ -52,6 +52,8 @@ interface LineCall {
   media: CallMedia | null;
   /** The phone hung up while the media was still being set up. */
   abandoned: boolean;
+  /** Early media being set up from a 180/183 with SDP; the answer waits for it. */
+  early?: Promise<void>;
 }
 
 const IP_DIALING = /^(\d{1,3})\*(\d{1,3})\*(\d{1,3})\*(\d{1,3})(?:\*(\d{1,5}))?$/;
@@ -199,7 +201,7 @@ export class CallLayer {
     log.info({ to: requestUri, codecs: this.o.media.codecs }, 'placing call');
     call.session = InviteSession.call({
       ...this.sessionBase(port.id, contactUser, {
-        ringing: () => port.controller.callRinging(),
+        ringing: (res) => this.outgoingRinging(call, res),
         answered: (sdp) => void this.outgoingAnswered(call, sdp),
         ended: (how) => this.outgoingEnded(call, how),
         dtmf: (digit) => call.media?.playDigit(digit),
@@ -213,7 +215,32 @@ export class CallLayer {
     });
   }
 
+  /**
+   * 180/183 for our call. With SDP it is early media (RFC 3960's gateway model, as carriers use it for their
+   * ringback and announcements): the stream follows that SDP at once and the far end's audio plays over our
+   * ringback. An SDP we cannot use is ignored here (the line hears our ringback); the 200's SDP is what counts.
+   */
+  private outgoingRinging(call: LineCall, res: SipResponse): void {
+    call.port.controller.callRinging();
+    const media = call.media;
+    const type = (getHeader(res, 'Content-Type') ?? '').split(';')[0].trim().toLowerCase();
+    if (!media || res.body.length === 0 || type !== 'application/sdp') return;
+    const sdp = res.body;
+    call.early = (call.early ?? Promise.resolve()).then(async () => {
+      try {
+        await media.useAnswer(sdp);
+      } catch (err) {
+        this.log.warn({ line: call.port.id, err: err instanceof Error ? err.message : String(err) }, 'early media SDP unusable: ignored');
+        return;
+      }
+      if (this.calls.get(call.port.id) !== call || call.session?.state !== 'early') return;
+      media.connect(call.port, true);
+      this.log.info({ line: call.port.id, status: res.status, remote: `${media.negotiated?.remoteAddress}:${media.negotiated?.remotePort}` }, 'early media');
+    });
+  }
+
   private async outgoingAnswered(call: LineCall, sdp: string): Promise<void> {
+    await call.early;
     const media = call.media;
     if (!media || this.calls.get(call.port.id) !== call) return;
     try {

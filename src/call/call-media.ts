@@ -44,6 +44,8 @@ export class CallMedia {
   private infoDigit: ((digit: string) => void) | null = null;
   /** INFO mode: a keyed digit is sounding; the mouthpiece goes out as silence meanwhile. */
   private muted = false;
+  /** Connected for early media only (no answer yet). */
+  private early = false;
   private readonly silence = new Int16Array(AUDIO_FRAME);
   // Re-framing between the port's 20 ms frames and the RTP ptime (a no-op copy when they are equal).
   private readonly txFrame: Int16Array;
@@ -135,12 +137,17 @@ export class CallMedia {
     return serializeSdp(answer);
   }
 
-  /** Joins the stream to the line: from now on the port's frames go out and the jitter buffer feeds the earpiece. */
-  connect(port: FxsPort): void {
-    if (this.state !== 'reserved') return;
+  /**
+   * Joins the stream to the line: from now on the port's frames go out and the jitter buffer feeds the earpiece.
+   * `early` (early media, before the answer): the far end's audio plays over our ringback when it has any; the
+   * answer that follows calls connect again to make it the line's only audio.
+   */
+  connect(port: FxsPort, early = false): void {
+    if (this.state === 'closed' || (this.state === 'flowing' && (early || !this.early))) return;
     this.state = 'flowing';
+    this.early = early;
     this.port = port;
-    port.connectAudio(this.mouthpiece, this.earpiece);
+    port.connectAudio(this.mouthpiece, this.earpiece, early);
   }
 
   stats(): RtpSessionStats {

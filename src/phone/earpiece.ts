@@ -1,7 +1,9 @@
 /**
  * What the phone's earpiece hears, one 20 ms frame at a time, pulled by the audio port's capture clock. In order
  * of precedence: a one-shot signal (caller ID, the ETSI alert tone) that must go out whole and on time, then a
- * call-progress tone, then the far end's audio, then silence. Filling allocates nothing: tone generators are built
+ * call-progress tone, then the far end's audio, then silence. Early media (a 183 with SDP before the answer) puts
+ * the far end's audio before the tone: the caller hears the network's ringback or announcement whenever packets
+ * arrive, and our own ringback when none do (a far end that signals early media and sends nothing). Filling allocates nothing: tone generators are built
  * once per line from its tone plan and the frame buffer is reused.
  */
 import { ToneGenerator } from '../media/tone-generator.js';
@@ -28,6 +30,7 @@ export class Earpiece {
   private signal: Int16Array | null = null;
   private signalPos = 0;
   private remote: RemoteAudio | null = null;
+  private remoteFirst = false;
   /** Name of what is playing now, for logs and tests. */
   playing: LineTone | 'signal' | 'remote' | null = null;
 
@@ -59,8 +62,10 @@ export class Earpiece {
     return this.signal !== null;
   }
 
-  setRemote(remote: RemoteAudio | null): void {
+  /** The far end's audio, or null; `early` puts it before call-progress tones (early media). */
+  setRemote(remote: RemoteAudio | null, early = false): void {
     this.remote = remote;
+    this.remoteFirst = remote !== null && early;
   }
 
   /** Writes the next frame into `out`. */
@@ -74,12 +79,17 @@ export class Earpiece {
       this.playing = 'signal';
       return;
     }
+    // The remote source is pulled at most once per frame: each pull takes a frame from the jitter buffer.
+    if (this.remoteFirst && this.remote!(out)) {
+      this.playing = 'remote';
+      return;
+    }
     if (this.tone) {
       this.tone.fill(out);
       this.playing = this.toneName;
       return;
     }
-    if (this.remote && this.remote(out)) {
+    if (!this.remoteFirst && this.remote && this.remote(out)) {
       this.playing = 'remote';
       return;
     }

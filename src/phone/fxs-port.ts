@@ -122,10 +122,13 @@ export class FxsPort {
     }
   }
 
-  /** The call layer connects the line's audio to a call (or disconnects it with nulls). */
-  connectAudio(mouthpiece: ((pcm: Int16Array) => void) | null, earpiece: RemoteAudio | null): void {
+  /**
+   * The call layer connects the line's audio to a call (or disconnects it with nulls). `early`: before the answer
+   * (early media), the far end's audio goes before our own call-progress tone when it has any.
+   */
+  connectAudio(mouthpiece: ((pcm: Int16Array) => void) | null, earpiece: RemoteAudio | null, early = false): void {
     this.mouthpieceSink = mouthpiece;
-    this.earpiece.setRemote(earpiece);
+    this.earpiece.setRemote(earpiece, early);
   }
 
   /** One 20 ms capture frame: the tick of this line's audio clock. */
