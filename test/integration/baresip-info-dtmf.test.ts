@@ -24,12 +24,12 @@ beforeAll(async () => {
   agent = new AgentProcess(
     `[sip]\nlisten = "127.0.0.1:${agentSip}"\nkeepalive = "off"\n` +
       `[[line]]\nid = 0\ndial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:5551234@127.0.0.1:${farSip}" }\n` +
-      `[media]\nrtp_ports = "43000-43999"\ndtmf = "info"\n` +
+      `[media]\nrtp_ports = "47000-47499"\ndtmf = "info"\n` +
       `[board]\ntype = "sim"\naudio_out = "ear.wav"\n` +
       `[api]\nlisten = "127.0.0.1:${apiPort}"\n[log]\nlevel = "info"\n`,
   );
   phone = new SimLineApi(`http://127.0.0.1:${apiPort}`);
-  far = new Baresip({ sipPort: farSip, ctrlPort, rtpPorts: '44000-44999', account: '"Far End" <sip:5551234@127.0.0.1>;regint=0;answermode=auto', sourceWav: join(agent.dir, 'far.wav') });
+  far = new Baresip({ sipPort: farSip, ctrlPort, rtpPorts: '47500-47999', account: '"Far End" <sip:5551234@127.0.0.1>;regint=0;answermode=auto', sourceWav: join(agent.dir, 'far.wav') });
   soxTone(join(agent.dir, 'far.wav'), 1000, 20, 0.1);
   await far.start();
   agent.start();

@@ -33,6 +33,26 @@ export function toneLevelDb(x: Int16Array, f: number): number {
   return 10 * Math.log10((4 * (s1 * s1 + s2 * s2 - k * s1 * s2)) / (x.length * x.length) + 1e-20);
 }
 
+/**
+ * Level of a far end's tone as the earpiece plays it, in dB like toneLevelDb. The jitter buffer adapts its delay by
+ * resampling (up to 2 samples in 160 inside audio: a 1.25 % pitch change while it adapts), so a one-second Goertzel
+ * at the exact frequency, 1 Hz wide, misses a tone that is plainly there. This one takes 50 ms blocks (20 Hz wide),
+ * the strongest frequency within +-2 % in each, and averages their power.
+ */
+export function toneHeardDb(x: Int16Array, f: number): number {
+  const BLOCK = 400;
+  let sum = 0;
+  let blocks = 0;
+  for (let at = 0; at + BLOCK <= x.length; at += BLOCK) {
+    const b = x.subarray(at, at + BLOCK);
+    let best = -Infinity;
+    for (let d = -0.02; d <= 0.0201; d += 0.005) best = Math.max(best, toneLevelDb(b, f * (1 + d)));
+    sum += 10 ** (best / 10);
+    blocks++;
+  }
+  return blocks ? 10 * Math.log10(sum / blocks + 1e-20) : -200;
+}
+
 /** Polls `cond` every 50 ms until it holds; throws after `ms`. */
 export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
