@@ -92,9 +92,10 @@ export class CallLayer {
 
   answerCall(port: FxsPort): void {
     const call = this.calls.get(port.id);
-    if (!call?.session || !call.media || !call.media.answerSdp) return;
-    call.session.accept(call.media.answerSdp);
-    call.media.connect(port);
+    if (!call?.session || !call.media || !call.media.okSdp) return;
+    call.session.accept(call.media.okSdp);
+    // A late offer's stream has nowhere to go until the ACK brings the answer (see incomingAcked).
+    if (!call.media.awaitingAnswer) call.media.connect(port);
     if (port.controller.call) port.controller.call.codec = call.media.codec;
     this.log.info({ line: port.id, codec: call.media.codec }, 'call answered');
   }
@@ -300,11 +301,6 @@ export class CallLayer {
       reply(486);
       return;
     }
-    if (req.body.length === 0) {
-      // An INVITE without an offer wants ours in the 200 and its answer in the ACK; not supported yet.
-      reply(488, [['Warning', `399 pi-ata "an INVITE without SDP offer is not supported"`]]);
-      return;
-    }
     const call: LineCall = { port, session: null, media: null, abandoned: false };
     this.calls.set(port.id, call);
     const contactUser = account?.user ?? 'pi-ata';
@@ -315,7 +311,7 @@ export class CallLayer {
     const session = InviteSession.answerable(
       this.sessionBase(port.id, contactUser, {
         ringing: () => undefined,
-        answered: () => this.log.info({ line: port.id }, 'ACK received: call confirmed'),
+        answered: (ackSdp) => void this.incomingAcked(call, ackSdp),
         ended: (how) => this.incomingEnded(call, how),
         dtmf: (digit) => call.media?.playDigit(digit),
       }),
@@ -324,7 +320,8 @@ export class CallLayer {
     );
     call.session = session;
     try {
-      const { media } = await CallMedia.forAnswer(this.mediaOptions(port.id), req.body);
+      // An INVITE without SDP (a late offer, RFC 3261 13.2.1) gets our offer in the 200 and its answer in the ACK.
+      const media = req.body.length === 0 ? await CallMedia.forLateOffer(this.mediaOptions(port.id)) : (await CallMedia.forAnswer(this.mediaOptions(port.id), req.body)).media;
       call.media = media;
       media.onInfoDigit((digit) => session.sendDtmfInfo(digit));
     } catch (err) {
@@ -345,6 +342,28 @@ export class CallLayer {
       return;
     }
     session.ring();
+  }
+
+  /** The ACK of our 200: for a late offer it carries the answer, without which the call cannot have audio. */
+  private async incomingAcked(call: LineCall, ackSdp: string): Promise<void> {
+    this.log.info({ line: call.port.id }, 'ACK received: call confirmed');
+    const media = call.media;
+    if (!media?.awaitingAnswer || this.calls.get(call.port.id) !== call) return;
+    try {
+      if (ackSdp.length === 0) throw new Error('the ACK has no SDP answer');
+      await media.useAnswer(ackSdp);
+    } catch (err) {
+      // RFC 3261 13.3.1.4: a UAS that cannot use the answer in the ACK ends the call with a BYE.
+      this.log.warn({ line: call.port.id, err: err instanceof Error ? err.message : String(err) }, 'late offer: no usable answer in the ACK, hanging up');
+      call.session?.hangUp();
+      this.track(call.session);
+      this.drop(call.port.id);
+      call.port.controller.remoteHangUp();
+      return;
+    }
+    if (this.calls.get(call.port.id) !== call) return;
+    media.connect(call.port);
+    this.log.info({ line: call.port.id, codec: media.codec, remote: `${media.negotiated?.remoteAddress}:${media.negotiated?.remotePort}` }, 'late offer answered in the ACK');
   }
 
   private incomingEnded(call: LineCall, how: CallEnd): void {

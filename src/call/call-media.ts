@@ -36,8 +36,12 @@ const AUDIO_FRAME = 160;
 export class CallMedia {
   state: CallMediaState = 'reserved';
   negotiated: NegotiatedMedia | null = null;
-  /** Our answer to the far end's offer (calls we answer). */
-  answerSdp: string | null = null;
+  /**
+   * The SDP our 200 carries in calls we answer: our answer to the INVITE's offer, or, when the INVITE had none
+   * (a late offer), our own offer, whose answer comes in the ACK (`awaitingAnswer`).
+   */
+  okSdp: string | null = null;
+  awaitingAnswer = false;
   private offer: SdpSession | null = null;
   private port: FxsPort | null = null;
   private readonly dtmf = new DtmfDetector();
@@ -94,8 +98,8 @@ export class CallMedia {
     const media = new CallMedia(o, session);
     const { answer, media: agreed } = answerOffer(offer, localMedia(o, session.localPort, media.version, media.sessionId));
     media.negotiated = agreed;
-    media.answerSdp = serializeSdp(answer);
-    return { media, answerSdp: media.answerSdp };
+    media.okSdp = serializeSdp(answer);
+    return { media, answerSdp: media.okSdp };
   }
 
   get codec(): G711Codec | null {
@@ -103,6 +107,14 @@ export class CallMedia {
   }
 
   /** Our SDP offer for the bound port. */
+  /** For an INVITE without SDP: the stream is opened, our offer goes in the 200, its answer will come in the ACK. */
+  static async forLateOffer(o: CallMediaOptions): Promise<CallMedia> {
+    const media = await CallMedia.forOffer(o);
+    media.okSdp = media.offerSdp();
+    media.awaitingAnswer = true;
+    return media;
+  }
+
   offerSdp(): string {
     this.offer = buildOffer(localMedia(this.o, this.session.localPort, this.version, this.sessionId));
     return serializeSdp(this.offer);
@@ -116,6 +128,7 @@ export class CallMedia {
     if (!this.offer) throw new Error('useAnswer before offerSdp');
     const agreed = readAnswer(this.offer, parseSdp(answerSdp));
     this.negotiated = agreed;
+    this.awaitingAnswer = false;
     const wantTe = this.o.media.dtmf === 'rfc4733' ? this.o.media.dtmf_payload_type : undefined;
     const same = agreed.codec === this.o.media.codecs[0] && agreed.payloadType === (agreed.codec === 'PCMU' ? 0 : 8) && (agreed.telephoneEvent === undefined || agreed.telephoneEvent === wantTe);
     if (same) {

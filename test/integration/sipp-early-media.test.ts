@@ -7,30 +7,23 @@
  * cannot be this far end.)
  * Real time: the test waits for log lines, SIPp's exit and the earpiece recording to grow, each bounded.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess, REPO } from '../support/agent-process.js';
+import { AgentProcess } from '../support/agent-process.js';
 import { EarpieceFile, loggedAfter, SimLineApi, toneHeardDb, toneLevelDb } from '../support/call-audio.js';
 import { freeUdpPort } from '../support/kamailio.js';
+import { startSipp, type Sipp } from '../support/sipp.js';
 
 const FAR_HZ = 1000;
-const SIPP = '/usr/bin/sipp';
-const SCENARIO = join(REPO, 'test/fixtures/sipp/early-media-uas.xml');
 let agent: AgentProcess;
 let phone: SimLineApi;
 let ear: EarpieceFile;
-let sipp: ChildProcess;
-let sippOut = '';
-let sippExit: Promise<number | null>;
+let sipp: Sipp;
 
 beforeAll(async () => {
-  if (!existsSync(SIPP)) throw new Error(`${SIPP} is missing: apt-get install sip-tester (.ci/run does)`);
   const farSip = await freeUdpPort();
   const agentSip = await freeUdpPort();
   const apiPort = await freeUdpPort();
-  const mediaPort = await freeUdpPort();
   agent = new AgentProcess(
     `[sip]\nlisten = "127.0.0.1:${agentSip}"\nkeepalive = "off"\n` +
       `[[line]]\nid = 0\ndial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:far@127.0.0.1:${farSip}" }\n` +
@@ -40,19 +33,13 @@ beforeAll(async () => {
   );
   phone = new SimLineApi(`http://127.0.0.1:${apiPort}`);
   ear = new EarpieceFile(join(agent.dir, 'ear.wav'));
-  const sox = spawnSync('sox', ['-D', '-n', '-r', '8000', '-c', '1', '-e', 'mu-law', '-t', 'raw', join(agent.dir, 'far.ul'), 'synth', '10', 'sine', String(FAR_HZ), 'vol', '0.3']);
-  if (sox.status !== 0) throw new Error(`sox failed: ${sox.stderr}`);
-  copyFileSync(SCENARIO, join(agent.dir, 'uas.xml'));
-  sipp = spawn(SIPP, ['-sf', 'uas.xml', '-i', '127.0.0.1', '-p', String(farSip), '-mi', '127.0.0.1', '-mp', String(mediaPort), '-m', '1', '-nostdin', '-trace_err'], { cwd: agent.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  sipp.stdout!.on('data', (d) => (sippOut = (sippOut + d).slice(-4000)));
-  sipp.stderr!.on('data', (d) => (sippOut = (sippOut + d).slice(-4000)));
-  sippExit = new Promise((r) => sipp.once('exit', (code) => r(code)));
+  sipp = await startSipp({ scenario: 'early-media-uas.xml', dir: agent.dir, sipPort: farSip, toneHz: FAR_HZ });
   agent.start();
   await agent.waitForLog((l) => l.msg === 'api listening');
 }, 30_000);
 
 afterAll(async () => {
-  if (sipp && sipp.exitCode === null) sipp.kill('SIGKILL');
+  sipp?.kill();
   await agent?.terminate();
 });
 
@@ -79,6 +66,6 @@ describe('early media from a real SIPp far end', () => {
     await phone.hook('on');
     await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'BYE answered' && l.status === 200));
     // SIPp exits 0 when its one call went through the whole scenario.
-    expect(await sippExit, sippOut).toBe(0);
+    expect(await sipp.exit, sipp.output()).toBe(0);
   }, 60_000);
 });
