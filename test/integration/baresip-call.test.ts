@@ -14,8 +14,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess } from '../support/agent-process.js';
-import { EarpieceFile, loggedAfter, SimLineApi, soxSamples, soxTone, toneHeardDb, toneLevelDb, until } from '../support/call-audio.js';
+import type { AgentProcess } from '../support/agent-process.js';
+import { loggedAfter, simCallAgent, soxSamples, soxTone, toneHeardDb, toneLevelDb, until, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
 import { Baresip } from '../support/baresip.js';
 import { freeUdpPort } from '../support/kamailio.js';
 
@@ -39,25 +39,19 @@ async function both<T>(p: Promise<T>): Promise<T> {
 
 beforeAll(async () => {
   const farSip = await freeUdpPort();
-  agentSip = await freeUdpPort();
-  const apiPort = await freeUdpPort();
   const ctrlPort = await freeUdpPort();
-  agent = new AgentProcess(
-    `[sip]\nlisten = "127.0.0.1:${agentSip}"\nkeepalive = "off"\n` +
-      `[[line]]\nid = 0\ndial_plan = "xxxxxxxxxx"\ncaller_id = "bell202"\nspeed_dial = { "11" = "sip:5551234@127.0.0.1:${farSip}" }\n` +
-      `[media]\nrtp_ports = "42000-42999"\n` +
-      `[board]\ntype = "sim"\naudio_in = "mouth.wav"\naudio_out = "ear.wav"\n` +
-      `[api]\nlisten = "127.0.0.1:${apiPort}"\n[log]\nlevel = "info"\n`,
-  );
+  const sim = await simCallAgent({
+    line: `dial_plan = "xxxxxxxxxx"\ncaller_id = "bell202"\nspeed_dial = { "11" = "sip:5551234@127.0.0.1:${farSip}" }`,
+    media: 'rtp_ports = "42000-42999"',
+    audioIn: 'mouth.wav',
+  });
+  ({ agent, phone, ear, sipPort: agentSip } = sim);
   // Quiet enough (-26 dBFS) that DTMF keyed over it is still recognised.
   soxTone(join(agent.dir, 'mouth.wav'), MOUTH_HZ, 2, 0.05);
-  ear = new EarpieceFile(join(agent.dir, 'ear.wav'));
-  phone = new SimLineApi(`http://127.0.0.1:${apiPort}`);
   far = new Baresip({ sipPort: farSip, ctrlPort, rtpPorts: '41000-41999', account: '"Far End" <sip:5551234@127.0.0.1>;regint=0;answermode=auto', sourceWav: join(agent.dir, 'far.wav') });
   soxTone(join(agent.dir, 'far.wav'), FAR_HZ, 20);
   await far.start();
-  agent.start();
-  await agent.waitForLog((l) => l.msg === 'api listening');
+  await sim.start();
 }, 30_000);
 
 afterAll(async () => {

@@ -7,8 +7,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess } from '../support/agent-process.js';
-import { loggedAfter, SimLineApi, soxTone } from '../support/call-audio.js';
+import type { AgentProcess } from '../support/agent-process.js';
+import { loggedAfter, simCallAgent, soxTone, type SimLineApi } from '../support/call-audio.js';
 import { Baresip } from '../support/baresip.js';
 import { freeUdpPort } from '../support/kamailio.js';
 
@@ -18,22 +18,16 @@ let phone: SimLineApi;
 
 beforeAll(async () => {
   const farSip = await freeUdpPort();
-  const agentSip = await freeUdpPort();
-  const apiPort = await freeUdpPort();
   const ctrlPort = await freeUdpPort();
-  agent = new AgentProcess(
-    `[sip]\nlisten = "127.0.0.1:${agentSip}"\nkeepalive = "off"\n` +
-      `[[line]]\nid = 0\ndial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:5551234@127.0.0.1:${farSip}" }\n` +
-      `[media]\nrtp_ports = "47000-47499"\ndtmf = "info"\n` +
-      `[board]\ntype = "sim"\naudio_out = "ear.wav"\n` +
-      `[api]\nlisten = "127.0.0.1:${apiPort}"\n[log]\nlevel = "info"\n`,
-  );
-  phone = new SimLineApi(`http://127.0.0.1:${apiPort}`);
+  const sim = await simCallAgent({
+    line: `dial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:5551234@127.0.0.1:${farSip}" }`,
+    media: 'rtp_ports = "47000-47499"\ndtmf = "info"',
+  });
+  ({ agent, phone } = sim);
   far = new Baresip({ sipPort: farSip, ctrlPort, rtpPorts: '47500-47999', account: '"Far End" <sip:5551234@127.0.0.1>;regint=0;answermode=auto', sourceWav: join(agent.dir, 'far.wav') });
   soxTone(join(agent.dir, 'far.wav'), 1000, 20, 0.1);
   await far.start();
-  agent.start();
-  await agent.waitForLog((l) => l.msg === 'api listening');
+  await sim.start();
 }, 30_000);
 
 afterAll(async () => {

@@ -13,8 +13,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess } from '../support/agent-process.js';
-import { EarpieceFile, loggedAfter, SimLineApi, soxSamples, soxTone, toneHeardDb, toneLevelDb, until } from '../support/call-audio.js';
+import type { AgentProcess } from '../support/agent-process.js';
+import { loggedAfter, simCallAgent, soxSamples, soxTone, toneHeardDb, toneLevelDb, until, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
 import { Baresip } from '../support/baresip.js';
 import { Kamailio, freeUdpPort } from '../support/kamailio.js';
 
@@ -40,20 +40,15 @@ beforeAll(async () => {
   kam = new Kamailio({ users: { '100': 'secret100', '200': 'secret200' }, proxy: true });
   await kam.start();
   const farSip = await freeUdpPort();
-  const agentSip = await freeUdpPort();
-  const apiPort = await freeUdpPort();
   const ctrlPort = await freeUdpPort();
-  agent = new AgentProcess(
-    `[sip]\nlisten = "127.0.0.1:${agentSip}"\nkeepalive = "off"\n` +
-      `[[account]]\nline = 0\nuser = "100"\npassword = "secret100"\ndomain = "127.0.0.1"\nregistrar = "${kam.uri}"\nexpires = 60\naccept_from = "proxy"\n` +
-      `[[line]]\nid = 0\ndial_plan = "xxx"\ncaller_id = "off"\n` +
-      `[media]\nrtp_ports = "43000-43999"\n` +
-      `[board]\ntype = "sim"\naudio_in = "mouth.wav"\naudio_out = "ear.wav"\n` +
-      `[api]\nlisten = "127.0.0.1:${apiPort}"\n[log]\nlevel = "info"\n`,
-  );
+  const sim = await simCallAgent({
+    extra: `[[account]]\nline = 0\nuser = "100"\npassword = "secret100"\ndomain = "127.0.0.1"\nregistrar = "${kam.uri}"\nexpires = 60\naccept_from = "proxy"\n`,
+    line: 'dial_plan = "xxx"\ncaller_id = "off"',
+    media: 'rtp_ports = "43000-43999"',
+    audioIn: 'mouth.wav',
+  });
+  ({ agent, phone, ear } = sim);
   soxTone(join(agent.dir, 'mouth.wav'), MOUTH_HZ, 2, 0.05);
-  ear = new EarpieceFile(join(agent.dir, 'ear.wav'));
-  phone = new SimLineApi(`http://127.0.0.1:${apiPort}`);
   far = new Baresip({
     sipPort: farSip,
     ctrlPort,
@@ -63,7 +58,7 @@ beforeAll(async () => {
   });
   soxTone(join(agent.dir, 'far.wav'), FAR_HZ, 20);
   await far.start();
-  agent.start();
+  await sim.start();
   await agent.waitForLog((l) => l.msg === 'registration' && l.registered === true);
   // baresip registers before its ctrl_tcp connection is up, so its REGISTER_OK event may never reach us: ask Kamailio.
   await until(async () => (await kam.contacts('200')).length === 1 && (await kam.contacts('100')).length === 1, 'both users registered');

@@ -7,10 +7,9 @@
  * cannot be this far end.)
  * Real time: the test waits for log lines, SIPp's exit and the earpiece recording to grow, each bounded.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess } from '../support/agent-process.js';
-import { EarpieceFile, loggedAfter, SimLineApi, toneHeardDb, toneLevelDb } from '../support/call-audio.js';
+import type { AgentProcess } from '../support/agent-process.js';
+import { loggedAfter, simCallAgent, toneHeardDb, toneLevelDb, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
 import { freeUdpPort } from '../support/kamailio.js';
 import { startSipp, type Sipp } from '../support/sipp.js';
 
@@ -22,20 +21,10 @@ let sipp: Sipp;
 
 beforeAll(async () => {
   const farSip = await freeUdpPort();
-  const agentSip = await freeUdpPort();
-  const apiPort = await freeUdpPort();
-  agent = new AgentProcess(
-    `[sip]\nlisten = "127.0.0.1:${agentSip}"\nkeepalive = "off"\n` +
-      `[[line]]\nid = 0\ndial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:far@127.0.0.1:${farSip}" }\n` +
-      `[media]\nrtp_ports = "45500-45999"\n` +
-      `[board]\ntype = "sim"\naudio_out = "ear.wav"\n` +
-      `[api]\nlisten = "127.0.0.1:${apiPort}"\n[log]\nlevel = "info"\n`,
-  );
-  phone = new SimLineApi(`http://127.0.0.1:${apiPort}`);
-  ear = new EarpieceFile(join(agent.dir, 'ear.wav'));
+  const sim = await simCallAgent({ line: `dial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:far@127.0.0.1:${farSip}" }`, media: 'rtp_ports = "45500-45999"' });
+  ({ agent, phone, ear } = sim);
   sipp = await startSipp({ scenario: 'early-media-uas.xml', dir: agent.dir, sipPort: farSip, toneHz: FAR_HZ });
-  agent.start();
-  await agent.waitForLog((l) => l.msg === 'api listening');
+  await sim.start();
 }, 30_000);
 
 afterAll(async () => {

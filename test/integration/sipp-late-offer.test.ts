@@ -6,10 +6,9 @@
  * A caller whose ACK then lacks the answer gets a BYE at once (late-offer-no-answer-uac.xml).
  * Real time: the test waits for log lines, the line state, SIPp's exit and the earpiece recording, each bounded.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess } from '../support/agent-process.js';
-import { EarpieceFile, loggedAfter, SimLineApi, toneHeardDb, until } from '../support/call-audio.js';
+import type { AgentProcess } from '../support/agent-process.js';
+import { loggedAfter, simCallAgent, toneHeardDb, until, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
 import { freeUdpPort } from '../support/kamailio.js';
 import { startSipp, type Sipp } from '../support/sipp.js';
 
@@ -21,19 +20,9 @@ let sipp: Sipp | undefined;
 let agentSip = 0;
 
 beforeAll(async () => {
-  agentSip = await freeUdpPort();
-  const apiPort = await freeUdpPort();
-  agent = new AgentProcess(
-    `[sip]\nlisten = "127.0.0.1:${agentSip}"\nkeepalive = "off"\n` +
-      `[[line]]\nid = 0\ncaller_id = "off"\n` +
-      `[media]\nrtp_ports = "48000-48499"\n` +
-      `[board]\ntype = "sim"\naudio_out = "ear.wav"\n` +
-      `[api]\nlisten = "127.0.0.1:${apiPort}"\n[log]\nlevel = "info"\n`,
-  );
-  phone = new SimLineApi(`http://127.0.0.1:${apiPort}`);
-  ear = new EarpieceFile(join(agent.dir, 'ear.wav'));
-  agent.start();
-  await agent.waitForLog((l) => l.msg === 'api listening');
+  const sim = await simCallAgent({ line: 'caller_id = "off"', media: 'rtp_ports = "48000-48499"' });
+  ({ agent, phone, ear, sipPort: agentSip } = sim);
+  await sim.start();
 }, 30_000);
 
 afterAll(async () => {

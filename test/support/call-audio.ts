@@ -5,7 +5,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import type { LogLine } from './agent-process.js';
+import { join } from 'node:path';
+import { AgentProcess, type LogLine } from './agent-process.js';
+import { freeUdpPort } from './kamailio.js';
 
 const WAV_HEADER = 44;
 
@@ -110,4 +112,48 @@ export class SimLineApi {
 /** A log-line predicate that only matches lines logged at or after index `from` of `lines`. */
 export function loggedAfter(lines: LogLine[], from: number, pred: (l: LogLine) => boolean): (l: LogLine) => boolean {
   return (l) => lines.indexOf(l) >= from && pred(l);
+}
+
+export interface SimCallAgentOptions {
+  /** TOML of the [[line]] table's keys after `id = 0`, e.g. `dial_plan = "xxx"\ncaller_id = "off"`. */
+  line: string;
+  /** TOML of the [media] table's keys, e.g. `rtp_ports = "42000-42999"`. */
+  media: string;
+  /** Whole extra tables ([[account]] ...), placed before [[line]]. */
+  extra?: string;
+  /** The sim mouthpiece plays this WAV (in the agent's dir), else silence. */
+  audioIn?: string;
+}
+
+/** A call test's `ata run` on the sim board: SIP and the API on free loopback ports, the earpiece recorded. */
+export interface SimCallAgent {
+  agent: AgentProcess;
+  phone: SimLineApi;
+  ear: EarpieceFile;
+  sipPort: number;
+  /** Starts the agent (after the test has put its files in agent.dir) and waits for its API. */
+  start(): Promise<void>;
+}
+
+export async function simCallAgent(o: SimCallAgentOptions): Promise<SimCallAgent> {
+  const sipPort = await freeUdpPort();
+  const apiPort = await freeUdpPort();
+  const agent = new AgentProcess(
+    `[sip]\nlisten = "127.0.0.1:${sipPort}"\nkeepalive = "off"\n` +
+      (o.extra ?? '') +
+      `[[line]]\nid = 0\n${o.line}\n` +
+      `[media]\n${o.media}\n` +
+      `[board]\ntype = "sim"\n${o.audioIn ? `audio_in = "${o.audioIn}"\n` : ''}audio_out = "ear.wav"\n` +
+      `[api]\nlisten = "127.0.0.1:${apiPort}"\n[log]\nlevel = "info"\n`,
+  );
+  return {
+    agent,
+    phone: new SimLineApi(`http://127.0.0.1:${apiPort}`),
+    ear: new EarpieceFile(join(agent.dir, 'ear.wav')),
+    sipPort,
+    async start() {
+      agent.start();
+      await agent.waitForLog((l) => l.msg === 'api listening');
+    },
+  };
 }
