@@ -163,6 +163,16 @@ export class CallMedia {
     port.connectAudio(this.mouthpiece, this.earpiece, early);
   }
 
+  /**
+   * Whether our audio goes out. Not while the far end holds the call (it offered sendonly or inactive, or the
+   * RFC 2543 c=0.0.0.0) or asked only to send: RFC 3264 6.1 forbids sending on a stream marked recvonly or
+   * inactive from our side. RTCP goes on, so the far end still sees us alive.
+   */
+  get sending(): boolean {
+    const m = this.negotiated;
+    return !m || (!m.held && (m.direction === 'sendrecv' || m.direction === 'sendonly'));
+  }
+
   stats(): RtpSessionStats {
     return this.session.stats();
   }
@@ -209,10 +219,12 @@ export class CallMedia {
   // Bound once: these run every 20 ms.
   private readonly mouthpiece = (input: Int16Array): void => {
     this.dtmf.process(input);
+    const sending = this.sending;
     const pcm = this.muted && input.length === AUDIO_FRAME ? this.silence : input;
     const frame = this.txFrame;
     if (frame.length === AUDIO_FRAME) {
-      this.session.sendFrame(pcm);
+      if (sending) this.session.sendFrame(pcm);
+      else this.session.skipFrame();
       return;
     }
     let i = 0;
@@ -223,7 +235,8 @@ export class CallMedia {
       i += n;
       if (this.txFill === frame.length) {
         this.txFill = 0;
-        this.session.sendFrame(frame);
+        if (sending) this.session.sendFrame(frame);
+        else this.session.skipFrame();
       }
     }
   };

@@ -206,6 +206,15 @@ export class RtpSession {
     this.reporter.sentSinceReport = true;
   }
 
+  /**
+   * A frame not sent (the stream is on hold from our side): the timestamp still advances by the frame's length so it
+   * stays on real time, and the next packet starts a new talkspurt (marker set, RFC 3551 4.1).
+   */
+  skipFrame(): void {
+    this.timestamp = (this.timestamp + this.frameSamples) >>> 0;
+    this.talkspurtStart = true;
+  }
+
   /** Fills `out` with the next frame for the earpiece from the jitter buffer (called every ptime by playback). */
   readFrame(out: Int16Array): PullResult {
     this.pollEventEnd();

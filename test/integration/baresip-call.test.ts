@@ -3,8 +3,8 @@
  * child process, driven through its HTTP API, and baresip on loopback driven through ctrl_tcp.
  *
  * (1) The sim phone dials a speed-dial code that names baresip's direct-IP URI; baresip answers by itself; a tone
- *     played into the sim mouthpiece is in baresip's recording and baresip's tone is in the sim earpiece; on hook
- *     sends a BYE that baresip answers.
+ *     played into the sim mouthpiece is in baresip's recording and baresip's tone is in the sim earpiece; baresip
+ *     holds and resumes the call; on hook sends a BYE that baresip answers.
  * (2) baresip calls the agent; the sim phone rings with the caller ID of baresip's From (decoded by minimodem from
  *     the earpiece), off hook answers, audio flows, baresip hangs up and the line goes idle once the phone is hung up.
  *
@@ -77,6 +77,15 @@ describe('calls with a real baresip far end, direct IP', () => {
     expect(await phone.dial('5', 'dtmf')).toBe(200);
     const dtmf = await far.event('CALL_DTMF_START', 10_000, keyed);
     expect(dtmf.param).toBe('5');
+    // baresip puts the call on hold (re-INVITE, a=sendonly): we answer recvonly and stop sending; resume undoes it.
+    far.command('hold');
+    const held = await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'call on hold: our audio stops'));
+    expect(held).toMatchObject({ direction: 'recvonly', held: true });
+    far.command('resume');
+    const resumed = await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'call resumed: our audio goes out again'));
+    expect(resumed).toMatchObject({ direction: 'sendrecv', held: false });
+    // Two more seconds of the call after the resume, so audio has gone both ways again before the checks below.
+    await ear.reaches(ear.count() + 2 * 8000);
     await ear.reaches(connectedAt + 3 * 8000);
     await phone.hook('on');
     await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'BYE answered' && l.status === 200));

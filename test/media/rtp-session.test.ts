@@ -77,6 +77,23 @@ describe('RtpSession on loopback (real UDP, fake clock)', () => {
     expect(Array.from(far.got[3].bytes.subarray(12))).toEqual(Array.from(encodeMuLaw(sine(3, 0))));
   });
 
+  it('skipFrame (on hold from our side): nothing sent, the timestamp keeps real time, the next packet has the marker', async () => {
+    const clock = new FakeClock();
+    const far = await farEnd();
+    toClose.push(far.socket);
+    const s = await session(clock, far.port);
+    s.sendFrame(sine(0, 0));
+    s.sendFrame(sine(1, 0));
+    for (let n = 0; n < 50; n++) s.skipFrame();
+    s.sendFrame(sine(52, 0));
+    await until(() => far.got.length === 3, '3 packets');
+    const v = far.got.map((g) => g.view);
+    expect(v.map((x) => x.marker)).toEqual([true, false, true]);
+    expect(v[2].sequence).toBe((v[1].sequence + 1) & 0xffff);
+    expect(v[2].timestamp).toBe((v[1].timestamp + 51 * 160) >>> 0);
+    expect(s.stats().packetsSent).toBe(3);
+  });
+
   it('two sessions carry audio both ways through the jitter buffer: the ear hears the decoded G.711 of the mouth', async () => {
     const clock = new FakeClock();
     const a = await session(clock, 1);
