@@ -391,7 +391,7 @@ export class CallLayer {
       dialog.updateTarget(req);
       const m = call.media.negotiated!;
       if (wasSending !== call.media.sending) this.log.info({ line: call.port.id, direction: m.direction, held: m.held }, call.media.sending ? 'call resumed: our audio goes out again' : 'call on hold: our audio stops');
-      st.respond(buildResponse(req, 200, undefined, [['Contact', `<${this.contactUri(call.port.id)}>`], ['User-Agent', this.o.userAgent], ['Content-Type', 'application/sdp']], { body: sdp }));
+      call.session.answerReinvite(req, st, buildResponse(req, 200, undefined, [['Contact', `<${this.contactUri(call.port.id)}>`], ['User-Agent', this.o.userAgent], ['Content-Type', 'application/sdp']], { body: sdp }));
     } catch (err) {
       this.log.warn({ line: call.port.id, err: err instanceof Error ? err.message : String(err) }, 're-INVITE refused');
       st.respond(buildResponse(req, 488, undefined, [['User-Agent', this.o.userAgent]]));

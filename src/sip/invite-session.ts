@@ -104,6 +104,8 @@ export class InviteSession {
   private okTimer: TimerHandle | undefined;
   private okInterval = 0;
   private infoSender: DtmfInfoSender | null = null;
+  /** The 2xx to a re-INVITE we received, retransmitted until its ACK like the first one (RFC 3261 13.3.1.4, 14.2). */
+  private reOk: { st: { respond(res: SipResponse): unknown }; res: SipResponse; cseq: number; interval: number; giveUpAt: number; timer: TimerHandle | undefined } | null = null;
   private okGiveUpAt = 0;
   private readonly base: TimerBase;
   private readonly localTag: string;
@@ -289,6 +291,10 @@ export class InviteSession {
 
   /** The ACK for our 200 (the call layer matched it by dialog). */
   ackReceived(ack: SipRequest): void {
+    if (this.state === 'confirmed' && this.reOk && ack.parsed.cseq.seq === this.reOk.cseq) {
+      this.stopReOk();
+      return;
+    }
     if (this.state !== 'accepted') return;
     if (ack.parsed.cseq.seq !== this.invite.parsed.cseq.seq) return;
     this.o.clock.clearTimeout(this.okTimer);
@@ -310,6 +316,42 @@ export class InviteSession {
     this.serverTx.respond(this.okResponse);
     this.okInterval = Math.min(2 * this.okInterval, this.base.t2);
     this.okTimer = this.o.clock.setTimeout(() => this.retransmitOk(), this.okInterval);
+  }
+
+  /**
+   * Answers a re-INVITE in our dialog (the call layer built the response). A 2xx is retransmitted at T1, doubling to
+   * T2, until the ACK with the re-INVITE's CSeq arrives; with none after 64*T1 the call is ended with a BYE, as for
+   * the first INVITE. Without this a lost 200 left the far end retrying a re-INVITE we no longer answered.
+   */
+  answerReinvite(req: SipRequest, st: { respond(res: SipResponse): unknown }, res: SipResponse): void {
+    this.stopReOk();
+    st.respond(res);
+    if (res.status < 200 || res.status >= 300 || this.state !== 'confirmed') return;
+    const interval = this.base.t1;
+    this.reOk = { st, res, cseq: req.parsed.cseq.seq, interval, giveUpAt: this.o.clock.now() + 64 * this.base.t1, timer: undefined };
+    this.reOk.timer = this.o.clock.setTimeout(() => this.retransmitReOk(), interval);
+  }
+
+  private retransmitReOk(): void {
+    const r = this.reOk;
+    if (!r || this.state !== 'confirmed') return;
+    r.timer = undefined;
+    if (this.o.clock.now() >= r.giveUpAt) {
+      this.reOk = null;
+      this.o.log('no ACK for our 200 to a re-INVITE: hanging up', { cseq: r.cseq });
+      if (this.dialog) this.sendBye(this.dialog);
+      this.finish({ kind: 'no-ack' });
+      return;
+    }
+    r.st.respond(r.res);
+    r.interval = Math.min(2 * r.interval, this.base.t2);
+    r.timer = this.o.clock.setTimeout(() => this.retransmitReOk(), r.interval);
+  }
+
+  private stopReOk(): void {
+    if (!this.reOk) return;
+    this.o.clock.clearTimeout(this.reOk.timer);
+    this.reOk = null;
   }
 
   private cancelledByCaller(): void {
@@ -413,6 +455,7 @@ export class InviteSession {
   private finish(how: CallEnd): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
+    this.stopReOk();
     this.o.clock.clearTimeout(this.okTimer);
     this.okTimer = undefined;
     this.dialog?.terminate();

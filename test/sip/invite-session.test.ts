@@ -29,6 +29,15 @@ async function node(seed: number) {
   return { clock, layer, port: t.local.port, sent };
 }
 
+/** Waits for I/O (datagrams), never for time. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (cond()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
 function signal<T>() {
   let resolve!: (v: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
@@ -247,6 +256,67 @@ describe('InviteSession over real UDP', () => {
     c.clock.advance(32_000);
     expect((await bye.promise).parsed.callId).toBe('raw-call');
     expect(await far.ended).toEqual({ kind: 'no-ack' });
+  });
+
+  it('the 200 to a re-INVITE is retransmitted until its ACK, then no more; unanswered for 64*T1 it ends the call with BYE', async () => {
+    const a = await node(21);
+    const b = await node(22);
+    let answerer: InviteSession | undefined;
+    const rec = recorder();
+    b.layer.onRequest((req, st) => {
+      if (req.method === 'INVITE' && !req.parsed.to.params.get('tag')) {
+        answerer = InviteSession.answerable(base(b, '200', rec.events, 9), req, st as InviteServerTransaction);
+        answerer.accept(ANSWER);
+      } else if (req.method === 'INVITE') answerer!.answerReinvite(req, st, buildResponse(req, 200, undefined, [['Content-Type', 'application/sdp']], { body: ANSWER }));
+      else if (req.method === 'BYE') answerer!.remoteBye(req, st);
+    });
+    b.layer.onStray((msg, _src, kind) => {
+      if (kind === 'ack' && msg.type === 'request') answerer?.ackReceived(msg);
+    });
+    const me = recorder();
+    const call = place(a, b.port, me.events);
+    let bye: SipRequest | undefined;
+    a.layer.onRequest((req, st) => {
+      if (req.method === 'BYE') bye = req;
+      st.respond(buildResponse(req, 200));
+    });
+    await me.answered;
+    await rec.answered;
+    // A re-INVITE (hold) from the caller's dialog, acknowledged only when the test says so.
+    let oks = 0;
+    let next = signal<SipResponse>();
+    const reinvite = () => call.dialog!.createRequest('INVITE', [['Content-Type', 'application/sdp']], OFFER.replace('t=0 0', 't=0 0\r\na=sendonly'));
+    const first = reinvite();
+    a.layer.sendRequest(first, { onFinal: (res) => (oks++, next.resolve(res)), onError: () => undefined });
+    const ok = await next.promise;
+    expect(ok.status).toBe(200);
+    for (const wait of [500, 1000]) {
+      next = signal<SipResponse>();
+      b.clock.advance(wait);
+      await next.promise;
+    }
+    expect(oks).toBe(3);
+    // The ACK stops the retransmissions: 30 s later none has come.
+    const ack = call.dialog!.createRequest('ACK', [], '', first.parsed.cseq.seq);
+    await new Promise<void>((resolve) => {
+      b.layer.onStray((msg, _src, kind) => {
+        if (kind === 'ack' && msg.type === 'request') (answerer?.ackReceived(msg), resolve());
+      });
+      void a.layer.sendStateless(ack);
+    });
+    b.clock.advance(30_000);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(oks).toBe(3);
+    expect(answerer!.state).toBe('confirmed');
+
+    // A second re-INVITE is never acknowledged: after 64*T1 the callee hangs up.
+    next = signal<SipResponse>();
+    a.layer.sendRequest(reinvite(), { onFinal: (res) => next.resolve(res), onError: () => undefined });
+    await next.promise;
+    // Retransmissions at T1, doubling to T2 (4 s): the one due after 64*T1 is the give-up.
+    b.clock.advance(64 * 500 + 4000);
+    expect(await rec.ended).toEqual({ kind: 'no-ack' });
+    await until(() => bye !== undefined, 'the BYE');
   });
 
   it('copies the INVITE\'s Record-Route into its 180 and 200, in order, so the caller keeps the proxies in the path', async () => {
