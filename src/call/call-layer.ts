@@ -10,8 +10,6 @@
  * - in: the account whose user is the Request-URI's user picks the line, else the first line without an account,
  *   else line 0. An account with accept_from = "proxy" takes calls only from its registrar or outbound proxy.
  */
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { Clock, Random } from '../../hal/clock.js';
 import type { AccountConfig, MediaConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -19,13 +17,14 @@ import type { FxsPort } from '../phone/fxs-port.js';
 import { dialogKeyOfRequest } from '../sip/dialog.js';
 import { SipCredentials } from '../sip/digest.js';
 import { formatNameAddr, quoteString } from '../sip/header-values.js';
-import { getHeader, type SipRequest, type SipResponse, type SipUri } from '../sip/message.js';
+import { getHeader, type SipRequest, type SipResponse } from '../sip/message.js';
 import { buildResponse } from '../sip/serializer.js';
 import type { InviteServerTransaction, ServerTransaction } from '../sip/server-transaction.js';
 import type { TransactionLayer } from '../sip/transaction-layer.js';
 import type { Peer } from '../sip/transport.js';
 import { parseUri } from '../sip/uri.js';
 import { CallMedia } from './call-media.js';
+import { addressesOf, bracket, nextHopOf, targetUri, withLr } from './call-routing.js';
 import { callerIdentity } from './caller-identity.js';
 import { InviteSession, type CallEnd, type SessionBase } from '../sip/invite-session.js';
 
@@ -55,8 +54,6 @@ interface LineCall {
   /** Early media being set up from a 180/183 with SDP; the answer waits for it. */
   early?: Promise<void>;
 }
-
-const IP_DIALING = /^(\d{1,3})\*(\d{1,3})\*(\d{1,3})\*(\d{1,3})(?:\*(\d{1,5}))?$/;
 
 export class CallLayer {
   private host: SignallingHost | null = null;
@@ -175,7 +172,7 @@ export class CallLayer {
   private async dial(port: FxsPort, target: { digits: string; uri?: string }): Promise<void> {
     const host = this.requireHost();
     const account = this.accountOf(port.id);
-    const requestUri = this.targetUri(target, account);
+    const requestUri = targetUri(target, account);
     if (!requestUri) {
       this.log.warn({ line: port.id, digits: target.digits }, 'no route: the line has no account; dial a speed-dial code or an IP address (a*b*c*d)');
       port.controller.callFailed('congestion');
@@ -191,10 +188,7 @@ export class CallLayer {
       return;
     }
     const contactUser = account?.user ?? 'pi-ata';
-    // Calls go where registrations go, as a commercial adapter's single "SIP server" setting does: through the
-    // outbound proxy, else through the registrar when it names another host or port than the domain (the one-line
-    // form `uri = "sip:100:pw@host:5080"` registers at host:5080, and its calls must not go to host:5060).
-    const nextHop = account?.outbound_proxy ?? (account && account.registrar !== `sip:${account.domain}` ? account.registrar : undefined);
+    const nextHop = nextHopOf(account);
     const from = account
       ? `${account.display_name ? quoteString(account.display_name) + ' ' : ''}<sip:${account.user}@${account.domain}>`
       : `<sip:${contactUser}@${bracket(host.contact.host)}>`;
@@ -269,14 +263,6 @@ export class CallLayer {
     else c.callFailed('congestion');
   }
 
-  private targetUri(target: { digits: string; uri?: string }, account: AccountConfig | undefined): string | null {
-    if (target.uri) return target.uri;
-    const ip = IP_DIALING.exec(target.digits);
-    if (ip && ip.slice(1, 5).every((o) => Number(o) <= 255)) return `sip:${ip.slice(1, 5).map(Number).join('.')}${ip[5] ? `:${Number(ip[5])}` : ''}`;
-    if (!account) return null;
-    return `sip:${target.digits.replace(/#/g, '%23')}@${account.domain}`;
-  }
-
   // --- incoming ----------------------------------------------------------------------------------------------
 
   private async incoming(req: SipRequest, st: InviteServerTransaction, source: Peer): Promise<void> {
@@ -304,10 +290,6 @@ export class CallLayer {
     const call: LineCall = { port, session: null, media: null, abandoned: false };
     this.calls.set(port.id, call);
     const contactUser = account?.user ?? 'pi-ata';
-    // Calls go where registrations go, as a commercial adapter's single "SIP server" setting does: through the
-    // outbound proxy, else through the registrar when it names another host or port than the domain (the one-line
-    // form `uri = "sip:100:pw@host:5080"` registers at host:5080, and its calls must not go to host:5060).
-    const nextHop = account?.outbound_proxy ?? (account && account.registrar !== `sip:${account.domain}` ? account.registrar : undefined);
     const session = InviteSession.answerable(
       this.sessionBase(port.id, contactUser, {
         ringing: () => undefined,
@@ -465,25 +447,5 @@ export class CallLayer {
   private requireHost(): SignallingHost {
     if (!this.host) throw new Error('call layer used before the SIP stack was attached');
     return this.host;
-  }
-}
-
-function bracket(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-function withLr(uri: string): string {
-  return /;lr\b/i.test(uri) ? uri : `${uri};lr`;
-}
-
-async function addressesOf(uriText: string): Promise<string[]> {
-  const u = parseUri(uriText);
-  if (u.kind !== 'sip') return [];
-  const host = (u as SipUri).host.replace(/^\[|\]$/g, '');
-  if (isIP(host)) return [host];
-  try {
-    return (await lookup(host, { all: true })).map((a) => a.address);
-  } catch {
-    return [];
   }
 }

@@ -7,11 +7,12 @@
  *
  * SDP is opaque here: the call layer builds offers and answers and reads the far end's. Media is not here either.
  */
-import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
+import type { Clock, Random } from '../../hal/clock.js';
 import type { InviteClientTransaction } from './client-transaction.js';
 import { Dialog, DialogError, PLACEHOLDER_VIA } from './dialog.js';
 import { DigestAuthenticator, DigestAuthError, type SipCredentials } from './digest.js';
 import { DtmfInfoSender, parseDtmfInfo, DTMF_INFO_TYPES } from './dtmf-info.js';
+import { OkRetransmitter } from './ok-retransmitter.js';
 import { getHeader, getHeaders, type SipRequest, type SipResponse } from './message.js';
 import { buildRequest, buildResponse } from './serializer.js';
 import type { InviteServerTransaction } from './server-transaction.js';
@@ -100,13 +101,10 @@ export class InviteSession {
   private serverTx: InviteServerTransaction | null = null;
   private auth: DigestAuthenticator | null = null;
   private authTried = false;
-  private okResponse: SipResponse | null = null;
-  private okTimer: TimerHandle | undefined;
-  private okInterval = 0;
+  private okResender: OkRetransmitter | null = null;
   private infoSender: DtmfInfoSender | null = null;
-  /** The 2xx to a re-INVITE we received, retransmitted until its ACK like the first one (RFC 3261 13.3.1.4, 14.2). */
-  private reOk: { st: { respond(res: SipResponse): unknown }; res: SipResponse; cseq: number; interval: number; giveUpAt: number; timer: TimerHandle | undefined } | null = null;
-  private okGiveUpAt = 0;
+  /** The 2xx to a re-INVITE we received, retransmitted until the ACK with its CSeq (RFC 3261 14.2). */
+  private reOk: { cseq: number; resender: OkRetransmitter } | null = null;
   private readonly base: TimerBase;
   private readonly localTag: string;
   /** Settles when the BYE we sent has its final response (or failed); null when we sent none. */
@@ -274,12 +272,17 @@ export class InviteSession {
   /** Answers with 200 and our SDP; retransmits it (T1, doubling to T2) until the ACK, for 64*T1 at most. */
   accept(sdpAnswer: string): void {
     if (this.state !== 'offered' || !this.serverTx) return;
-    this.okResponse = this.response(200, [['Content-Type', 'application/sdp']], sdpAnswer);
-    this.serverTx.respond(this.okResponse);
+    const ok = this.response(200, [['Content-Type', 'application/sdp']], sdpAnswer);
+    const tx = this.serverTx;
+    tx.respond(ok);
     this.state = 'accepted';
-    this.okInterval = this.base.t1;
-    this.okGiveUpAt = this.o.clock.now() + 64 * this.base.t1;
-    this.okTimer = this.o.clock.setTimeout(() => this.retransmitOk(), this.okInterval);
+    this.okResender = new OkRetransmitter({
+      clock: this.o.clock,
+      base: this.base,
+      resend: () => tx.respond(ok),
+      // RFC 3261 13.3.1.4: no ACK within 64*T1 -> the dialog is confirmed and at once ended with a BYE.
+      giveUp: () => this.noAck(),
+    });
   }
 
   /** Refuses the INVITE (486 busy, 488 bad SDP, 480, 603 ...). */
@@ -297,25 +300,11 @@ export class InviteSession {
     }
     if (this.state !== 'accepted') return;
     if (ack.parsed.cseq.seq !== this.invite.parsed.cseq.seq) return;
-    this.o.clock.clearTimeout(this.okTimer);
-    this.okTimer = undefined;
+    this.okResender?.stop();
+    this.okResender = null;
     this.dialog?.confirm();
     this.state = 'confirmed';
     this.o.events.answered(ack.body);
-  }
-
-  private retransmitOk(): void {
-    this.okTimer = undefined;
-    if (this.state !== 'accepted' || !this.okResponse || !this.serverTx) return;
-    if (this.o.clock.now() >= this.okGiveUpAt) {
-      // RFC 3261 13.3.1.4: no ACK within 64*T1 -> the dialog is confirmed and at once ended with a BYE.
-      if (this.dialog) this.sendBye(this.dialog);
-      this.finish({ kind: 'no-ack' });
-      return;
-    }
-    this.serverTx.respond(this.okResponse);
-    this.okInterval = Math.min(2 * this.okInterval, this.base.t2);
-    this.okTimer = this.o.clock.setTimeout(() => this.retransmitOk(), this.okInterval);
   }
 
   /**
@@ -327,31 +316,28 @@ export class InviteSession {
     this.stopReOk();
     st.respond(res);
     if (res.status < 200 || res.status >= 300 || this.state !== 'confirmed') return;
-    const interval = this.base.t1;
-    this.reOk = { st, res, cseq: req.parsed.cseq.seq, interval, giveUpAt: this.o.clock.now() + 64 * this.base.t1, timer: undefined };
-    this.reOk.timer = this.o.clock.setTimeout(() => this.retransmitReOk(), interval);
-  }
-
-  private retransmitReOk(): void {
-    const r = this.reOk;
-    if (!r || this.state !== 'confirmed') return;
-    r.timer = undefined;
-    if (this.o.clock.now() >= r.giveUpAt) {
-      this.reOk = null;
-      this.o.log('no ACK for our 200 to a re-INVITE: hanging up', { cseq: r.cseq });
-      if (this.dialog) this.sendBye(this.dialog);
-      this.finish({ kind: 'no-ack' });
-      return;
-    }
-    r.st.respond(r.res);
-    r.interval = Math.min(2 * r.interval, this.base.t2);
-    r.timer = this.o.clock.setTimeout(() => this.retransmitReOk(), r.interval);
+    const resender = new OkRetransmitter({
+      clock: this.o.clock,
+      base: this.base,
+      resend: () => st.respond(res),
+      giveUp: () => {
+        this.o.log('no ACK for our 200 to a re-INVITE: hanging up', { cseq: req.parsed.cseq.seq });
+        this.noAck();
+      },
+    });
+    this.reOk = { cseq: req.parsed.cseq.seq, resender };
   }
 
   private stopReOk(): void {
-    if (!this.reOk) return;
-    this.o.clock.clearTimeout(this.reOk.timer);
+    this.reOk?.resender.stop();
     this.reOk = null;
+  }
+
+  private noAck(): void {
+    this.reOk = null;
+    this.okResender = null;
+    if (this.dialog) this.sendBye(this.dialog);
+    this.finish({ kind: 'no-ack' });
   }
 
   private cancelledByCaller(): void {
@@ -456,8 +442,8 @@ export class InviteSession {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.stopReOk();
-    this.o.clock.clearTimeout(this.okTimer);
-    this.okTimer = undefined;
+    this.okResender?.stop();
+    this.okResender = null;
     this.dialog?.terminate();
     this.o.events.ended(how);
   }

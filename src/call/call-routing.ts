@@ -1,0 +1,57 @@
+/**
+ * Where calls go and whom we take them from: the parts of a commercial adapter's "SIP server" and dial plan
+ * settings that turn a line's account and dialled digits into SIP addresses. Pure functions, apart from the DNS
+ * lookup that names the proxy's addresses.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { AccountConfig } from '../config/schema.js';
+import type { SipUri } from '../sip/message.js';
+import { parseUri } from '../sip/uri.js';
+
+/** Direct IP dialling from a keypad, stars for dots: 192*168*1*20, optionally *5062 for the port. */
+const IP_DIALING = /^(\d{1,3})\*(\d{1,3})\*(\d{1,3})\*(\d{1,3})(?:\*(\d{1,5}))?$/;
+
+/**
+ * The Request-URI for what was dialled: a speed-dial's URI as it is, an IP address dialled with stars, else the
+ * digits at the account's domain (# escaped); null when there is no account to send digits to.
+ */
+export function targetUri(target: { digits: string; uri?: string }, account: AccountConfig | undefined): string | null {
+  if (target.uri) return target.uri;
+  const ip = IP_DIALING.exec(target.digits);
+  if (ip && ip.slice(1, 5).every((o) => Number(o) <= 255)) return `sip:${ip.slice(1, 5).map(Number).join('.')}${ip[5] ? `:${Number(ip[5])}` : ''}`;
+  if (!account) return null;
+  return `sip:${target.digits.replace(/#/g, '%23')}@${account.domain}`;
+}
+
+/**
+ * Calls go where registrations go, as a commercial adapter's single "SIP server" setting does: through the
+ * outbound proxy, else through the registrar when it names another host or port than the domain (the one-line form
+ * `uri = "sip:100:pw@host:5080"` registers at host:5080, and its calls must not go to host:5060).
+ */
+export function nextHopOf(account: AccountConfig | undefined): string | undefined {
+  return account?.outbound_proxy ?? (account && account.registrar !== `sip:${account.domain}` ? account.registrar : undefined);
+}
+
+/** An IPv6 literal in brackets, as a URI host needs it. */
+export function bracket(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** A Route entry must be loose-routing (RFC 3261 16.12): add `;lr` when the configured URI lacks it. */
+export function withLr(uri: string): string {
+  return /;lr\b/i.test(uri) ? uri : `${uri};lr`;
+}
+
+/** The addresses a SIP URI's host stands for (itself when it is an address; none when it does not resolve). */
+export async function addressesOf(uriText: string): Promise<string[]> {
+  const u = parseUri(uriText);
+  if (u.kind !== 'sip') return [];
+  const host = (u as SipUri).host.replace(/^\[|\]$/g, '');
+  if (isIP(host)) return [host];
+  try {
+    return (await lookup(host, { all: true })).map((a) => a.address);
+  } catch {
+    return [];
+  }
+}
