@@ -15,13 +15,16 @@ const IP_DIALING = /^(\d{1,3})\*(\d{1,3})\*(\d{1,3})\*(\d{1,3})(?:\*(\d{1,5}))?$
 /**
  * The Request-URI for what was dialled: a speed-dial's URI as it is, an IP address dialled with stars, else the
  * digits at the account's domain (# escaped); null when there is no account to send digits to.
+ * A # that ends a number is the "dial now" key of the default plan's `xx.#`, as on commercial adapters, and is not
+ * sent; in a feature code (starting with *, as `*72#`) it is part of the code and is.
  */
 export function targetUri(target: { digits: string; uri?: string }, account: AccountConfig | undefined): string | null {
   if (target.uri) return target.uri;
-  const ip = IP_DIALING.exec(target.digits);
+  const digits = /^[0-9][0-9*]*#$/.test(target.digits) ? target.digits.slice(0, -1) : target.digits;
+  const ip = IP_DIALING.exec(digits);
   if (ip && ip.slice(1, 5).every((o) => Number(o) <= 255)) return `sip:${ip.slice(1, 5).map(Number).join('.')}${ip[5] ? `:${Number(ip[5])}` : ''}`;
   if (!account) return null;
-  return `sip:${target.digits.replace(/#/g, '%23')}@${account.domain}`;
+  return `sip:${digits.replace(/#/g, '%23')}@${account.domain}`;
 }
 
 /**

@@ -12,7 +12,8 @@ export type TonePlanName = (typeof TONE_PLANS)[number];
 export const TONE_NAMES = ['dial', 'ringback', 'busy', 'congestion', 'call_waiting', 'stutter', 'off_hook_warning'] as const;
 export type ToneName = (typeof TONE_NAMES)[number];
 
-export const DEFAULT_DIAL_PLAN = '(*xx|[1-9]xx|xx.T|xx.#)';
+/** Feature codes, 3-digit extensions, any number ended by the timer or #, and IP addresses with stars for dots. */
+export const DEFAULT_DIAL_PLAN = '(*xx|[1-9]xx|xx.T|xx.#|xx.*xx.*xx.*xx.T|xx.*xx.*xx.*xx.#|xx.*xx.*xx.*xx.*xx.T|xx.*xx.*xx.*xx.*xx.#)';
 
 const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/;
 // Tokens that go into SIP headers as they are: no whitespace or separators that would break a header.

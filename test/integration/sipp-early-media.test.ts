@@ -1,5 +1,6 @@
 /**
- * Early media against a real far end: SIPp (Debian's sip-tester) runs test/fixtures/sipp/early-media-uas.xml,
+ * Early media against a real far end, dialled as an IP address on the keypad (127*0*0*1*PORT#, the default dial
+ * plan): SIPp (Debian's sip-tester) runs test/fixtures/sipp/early-media-uas.xml,
  * which answers our INVITE with 183 Session Progress and SDP, streams a 1 kHz tone (mu-law, made by sox) before
  * any answer, as carriers do with their ringback and announcements, and answers 200 three seconds later. The sim
  * phone must hear that tone, not our own ringback (US: 440 + 480 Hz), while the line is still in ringback; after
@@ -18,10 +19,12 @@ let agent: AgentProcess;
 let phone: SimLineApi;
 let ear: EarpieceFile;
 let sipp: Sipp;
+let farSip = 0;
 
 beforeAll(async () => {
-  const farSip = await freeUdpPort();
-  const sim = await simCallAgent({ line: `dial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:far@127.0.0.1:${farSip}" }`, media: 'rtp_ports = "45500-45999"' });
+  farSip = await freeUdpPort();
+  // The default dial plan: SIPp is dialled as an IP address typed with stars, no server and no speed dial.
+  const sim = await simCallAgent({ line: 'caller_id = "off"', media: 'rtp_ports = "45500-45999"' });
   ({ agent, phone, ear } = sim);
   sipp = await startSipp({ scenario: 'early-media-uas.xml', dir: agent.dir, sipPort: farSip, toneHz: FAR_HZ });
   await sim.start();
@@ -36,7 +39,10 @@ describe('early media from a real SIPp far end', () => {
   it('a 183 with SDP plays the far end\'s audio instead of our ringback; the 200 keeps the same stream', async () => {
     await phone.hook('off');
     const mark = agent.lines.length;
-    expect(await phone.dial('11', 'pulse')).toBe(200);
+    // 127*0*0*1*PORT#: the # dials at once and is not part of the address.
+    expect(await phone.dial(`127*0*0*1*${farSip}#`, 'dtmf')).toBe(200);
+    const placing = await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'placing call'), 20_000);
+    expect(placing.to).toBe(`sip:127.0.0.1:${farSip}`);
     await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'early media' && l.status === 183), 20_000);
     expect((await phone.status()).state).toBe('ringback');
     const earlyAt = ear.count();
