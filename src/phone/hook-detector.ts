@@ -41,6 +41,9 @@ export interface HookTiming {
 
 export type HookPreset = 'na' | 'eu';
 
+/** How late an edge may be delivered after the debounce deadline it predates and still count (see edge()). */
+const LATE_EDGE_GRACE_MS = 20;
+
 /** North America / Cisco SPA defaults: flash 100-900 ms, pulses 15-200 ms. */
 export const HOOK_TIMING_NA: Readonly<HookTiming> = {
   debounceMs: 10,
@@ -147,7 +150,11 @@ export class HookDetector {
     this.rawOffHook = offHook;
     this.rawSince = atMs;
     if (offHook === this.stableOffHook) return; // bounced back before the level held: nothing happened
-    const wait = Math.max(0, atMs + this.timing.debounceMs - this.clock.now());
+    // The timer only settles a level no later edge has spoken for, and it waits a little past the debounce: an edge
+    // can be queued behind the timer while dated before its deadline (a GPIO event read after a late timer), and a
+    // level settled by the timer could not be taken back. Such an edge, delivered within the grace, is judged by its
+    // own time like any other. Events keep the edges' times, so only the moment of knowing moves.
+    const wait = Math.max(0, atMs + this.timing.debounceMs + LATE_EDGE_GRACE_MS - this.clock.now());
     this.debounceTimer = this.clock.setTimeout(() => this.settle(), wait);
   }
 

@@ -124,6 +124,21 @@ describe('HookDetector: off hook, hang-up and flash', () => {
     expect(rig.kinds()).toEqual(['off-hook']);
   });
 
+  test('a bounce whose edge is delivered after the debounce deadline it predates is still a bounce (GPIO read late)', () => {
+    const rig = new Rig();
+    // Up at 100 ms, back down at 106 ms: 6 ms, shorter than the 10 ms debounce. The down edge reaches the detector
+    // only at 125 ms, after its debounce timer was due (110 ms), as when the event loop ran the timer first.
+    rig.edge(true, 100);
+    rig.until(125);
+    rig.det.edge(false, 106);
+    rig.until(3000);
+    expect(rig.kinds()).toEqual([]);
+    // A lift that really holds is reported, dated at its edge.
+    rig.edge(true, 3000);
+    rig.until(4000);
+    expect(rig.events).toEqual([{ type: 'off-hook', atMs: 3000 }]);
+  });
+
   test('a lift that bounces back down while the hang-up decision is pending still ends as a hang-up', () => {
     const rig = new Rig();
     rig.edge(true, 100);
