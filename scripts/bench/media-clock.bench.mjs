@@ -5,9 +5,10 @@
 // arrival times are used instead and the line says so: they add the sink thread's scheduling noise (about twice the
 // wire figure here).
 // Two placements of the same clock (FrameClock on systemClock: a whole-millisecond timer, then Atomics.wait):
-//  - media thread: RtpStreamThread, the session and its clock in a worker; the main thread only queues frames.
-//    This is the design's figure.
-//  - main thread: FrameClock and RtpSession on the thread that makes the garbage, for comparison (a third as long).
+//  - media thread: RtpStreamThread, the session and its clock in a worker; the main thread only queues frames
+//    (exported, not used by the agent).
+//  - main thread: FrameClock and RtpSession on the thread that makes the garbage: the agent's placement (the sim
+//    board, tones). Both run the full length.
 // The sink runs in a worker thread: the far end is another machine and does not share our garbage collector, so
 // its arrival times must not be delayed by our pauses. MEDIA_CLOCK_SECONDS shortens the run (default 60 s).
 // Peer: baresip's send clock, measured in the same run the same way (lib/baresip-call.mjs: a baresip-to-baresip call on
@@ -105,7 +106,7 @@ function print(w, peer) {
 
 // The same clock on the main thread, beside the garbage.
 {
-  const n = Math.max(100, Math.round(frames / 3));
+  const n = frames;
   const session = await RtpSession.open({ clock: systemClock, random: seededRandom(1), localAddress: '127.0.0.1', ports: { min: 30000, max: 39999 }, remoteAddress: '127.0.0.1', remotePort: sinkPort, codec: 'PCMU' });
   const cpu0 = process.cpuUsage();
   const fc = await new Promise((resolve) => {
