@@ -24,7 +24,7 @@ import type { TransactionLayer } from '../sip/transaction-layer.js';
 import type { Peer } from '../sip/transport.js';
 import { parseUri } from '../sip/uri.js';
 import { CallMedia } from './call-media.js';
-import { addressesOf, bracket, nextHopOf, targetUri, withLr } from './call-routing.js';
+import { bracket, lineForRequest, nextHopOf, ProxyAddresses, targetUri, withLr } from './call-routing.js';
 import { callerIdentity } from './caller-identity.js';
 import { InviteSession, type CallEnd, type SessionBase } from '../sip/invite-session.js';
 
@@ -59,7 +59,7 @@ export class CallLayer {
   private host: SignallingHost | null = null;
   private readonly ports = new Map<number, FxsPort>();
   private readonly calls = new Map<number, LineCall>();
-  private readonly trusted = new Map<string, Promise<string[]>>();
+  private readonly proxies = new ProxyAddresses();
   private readonly log: Logger;
   /** BYEs still waiting for their answer; shutdown waits for them so calls end properly. */
   private readonly byes = new Set<Promise<void>>();
@@ -266,7 +266,7 @@ export class CallLayer {
   // --- incoming ----------------------------------------------------------------------------------------------
 
   private async incoming(req: SipRequest, st: InviteServerTransaction, source: Peer): Promise<void> {
-    const lineId = this.lineFor(req);
+    const lineId = lineForRequest(req, this.host?.accounts.map((a) => a.config) ?? [], [...this.ports.keys()]);
     const port = lineId === undefined ? undefined : this.ports.get(lineId);
     const reply = (status: number, headers: Array<[string, string]> = []): void => {
       st.respond(buildResponse(req, status, undefined, [['User-Agent', this.o.userAgent], ...headers], { toTag: 'x' + Math.floor(this.o.random() * 1e9).toString(36) }));
@@ -276,7 +276,7 @@ export class CallLayer {
       return;
     }
     const account = this.accountOf(port.id);
-    if (account && account.accept_from === 'proxy' && !(await this.fromProxy(account, source.host))) {
+    if (account && account.accept_from === 'proxy' && !(await this.proxies.isFrom(account, source.host))) {
       this.log.warn({ line: port.id, peer: `${source.host}:${source.port}` }, 'INVITE not from our registrar/proxy refused (accept_from = "proxy")');
       reply(403);
       return;
@@ -378,25 +378,6 @@ export class CallLayer {
       this.log.warn({ line: call.port.id, err: err instanceof Error ? err.message : String(err) }, 're-INVITE refused');
       st.respond(buildResponse(req, 488, undefined, [['User-Agent', this.o.userAgent]]));
     }
-  }
-
-  private lineFor(req: SipRequest): number | undefined {
-    const user = req.uri.kind === 'sip' ? req.uri.user : undefined;
-    const accounts = this.host?.accounts ?? [];
-    const mine = accounts.find((a) => a.config.user === user);
-    if (mine) return mine.config.line;
-    const free = [...this.ports.keys()].sort((a, b) => a - b).find((id) => !accounts.some((a) => a.config.line === id));
-    return free ?? [...this.ports.keys()].sort((a, b) => a - b)[0];
-  }
-
-  private fromProxy(account: AccountConfig, peer: string): Promise<boolean> {
-    const key = `${account.registrar}|${account.outbound_proxy ?? ''}`;
-    let addrs = this.trusted.get(key);
-    if (!addrs) {
-      addrs = Promise.all([account.registrar, account.outbound_proxy].filter((u): u is string => !!u).map(addressesOf)).then((l) => l.flat());
-      this.trusted.set(key, addrs);
-    }
-    return addrs.then((list) => list.includes(peer));
   }
 
   // --- shared ------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { AccountConfig } from '../config/schema.js';
-import type { SipUri } from '../sip/message.js';
+import type { SipRequest, SipUri } from '../sip/message.js';
 import { parseUri } from '../sip/uri.js';
 
 /** Direct IP dialling from a keypad, stars for dots: 192*168*1*20, optionally *5062 for the port. */
@@ -56,5 +56,35 @@ export async function addressesOf(uriText: string): Promise<string[]> {
     return (await lookup(host, { all: true })).map((a) => a.address);
   } catch {
     return [];
+  }
+}
+
+/**
+ * The line an incoming INVITE rings: the line of the account whose user is the Request-URI's user, else the first
+ * line without an account (direct IP calls), else the first line.
+ */
+export function lineForRequest(req: SipRequest, accounts: ReadonlyArray<AccountConfig>, lineIds: readonly number[]): number | undefined {
+  const user = req.uri.kind === 'sip' ? req.uri.user : undefined;
+  const mine = accounts.find((a) => a.user === user);
+  if (mine) return mine.line;
+  const sorted = [...lineIds].sort((a, b) => a - b);
+  return sorted.find((id) => !accounts.some((a) => a.line === id)) ?? sorted[0];
+}
+
+/**
+ * For `accept_from = "proxy"`: whether a request came from the account's registrar or outbound proxy. Their names
+ * are resolved once per account and remembered (a scanner's INVITE must not cost a DNS lookup each).
+ */
+export class ProxyAddresses {
+  private readonly known = new Map<string, Promise<string[]>>();
+
+  isFrom(account: AccountConfig, peer: string): Promise<boolean> {
+    const key = `${account.registrar}|${account.outbound_proxy ?? ''}`;
+    let addrs = this.known.get(key);
+    if (!addrs) {
+      addrs = Promise.all([account.registrar, account.outbound_proxy].filter((u): u is string => !!u).map(addressesOf)).then((l) => l.flat());
+      this.known.set(key, addrs);
+    }
+    return addrs.then((list) => list.includes(peer));
   }
 }

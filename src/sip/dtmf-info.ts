@@ -11,7 +11,8 @@
  * two INFOs in flight on a lossy link could be reordered by their retransmissions.
  */
 import type { Dialog } from './dialog.js';
-import type { SipRequest } from './message.js';
+import { getHeader, type SipRequest, type SipResponse } from './message.js';
+import { buildResponse } from './serializer.js';
 import type { TransactionLayer } from './transaction-layer.js';
 
 export const DTMF_RELAY = 'application/dtmf-relay';
@@ -49,6 +50,21 @@ function digitOf(s: string): string | null {
 export function dtmfRelayBody(digit: string, durationMs: number): string {
   if (digit.length !== 1 || !DIGITS.includes(digit.toUpperCase())) throw new RangeError(`not a DTMF digit: ${JSON.stringify(digit)}`);
   return `Signal=${digit.toUpperCase()}\r\nDuration=${Math.max(1, Math.round(durationMs))}\r\n`;
+}
+
+/**
+ * Answers an INFO received in a call and returns the digit it carries, if any. DTMF bodies get 200; an empty INFO
+ * (a keep-alive some gateways send) gets 200 too; any other body gets 415 with what we accept (RFC 6086 would say
+ * 469 for an unknown Info-Package, but legacy INFO without packages is what phones send).
+ */
+export function answerDtmfInfo(req: SipRequest, st: { respond(res: SipResponse): unknown }, userAgent: string): string | null {
+  const digit = parseDtmfInfo(getHeader(req, 'Content-Type'), req.body);
+  if (digit === null && req.body.length > 0) {
+    st.respond(buildResponse(req, 415, undefined, [['User-Agent', userAgent], ['Accept', ['application/sdp', ...DTMF_INFO_TYPES].join(', ')]]));
+    return null;
+  }
+  st.respond(buildResponse(req, 200, undefined, [['User-Agent', userAgent]]));
+  return digit;
 }
 
 export interface DtmfInfoSenderOptions {

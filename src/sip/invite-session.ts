@@ -11,9 +11,9 @@ import type { Clock, Random } from '../../hal/clock.js';
 import type { InviteClientTransaction } from './client-transaction.js';
 import { Dialog, DialogError, PLACEHOLDER_VIA } from './dialog.js';
 import { DigestAuthenticator, DigestAuthError, type SipCredentials } from './digest.js';
-import { DtmfInfoSender, parseDtmfInfo, DTMF_INFO_TYPES } from './dtmf-info.js';
+import { answerDtmfInfo, DtmfInfoSender } from './dtmf-info.js';
 import { OkRetransmitter } from './ok-retransmitter.js';
-import { getHeader, getHeaders, type SipRequest, type SipResponse } from './message.js';
+import { getHeaders, type SipRequest, type SipResponse } from './message.js';
 import { buildRequest, buildResponse } from './serializer.js';
 import type { InviteServerTransaction } from './server-transaction.js';
 import { DEFAULT_TIMER_BASE, type TimerBase } from './timers.js';
@@ -398,19 +398,9 @@ export class InviteSession {
     this.infoSender.send(this.dialog, digit);
   }
 
-  /**
-   * An INFO in our dialog. DTMF bodies are answered 200 and handed up; any other body gets 415 with what we accept
-   * (RFC 6086 would say 469 for an unknown Info-Package, but legacy INFO without packages is what phones send).
-   */
+  /** An INFO in our dialog: answered (dtmf-info.ts), and a digit in it handed up while the call is up. */
   remoteInfo(req: SipRequest, st: { respond(res: SipResponse): unknown }): void {
-    const type = getHeader(req, 'Content-Type');
-    const digit = parseDtmfInfo(type, req.body);
-    if (digit === null && req.body.length > 0) {
-      st.respond(buildResponse(req, 415, undefined, [['User-Agent', this.o.userAgent], ['Accept', ['application/sdp', ...DTMF_INFO_TYPES].join(', ')]]));
-      return;
-    }
-    // An empty INFO is a keep-alive some gateways send: 200, nothing to do.
-    st.respond(buildResponse(req, 200, undefined, [['User-Agent', this.o.userAgent]]));
+    const digit = answerDtmfInfo(req, st, this.o.userAgent);
     if (digit !== null && this.state === 'confirmed') this.o.events.dtmf?.(digit);
   }
 

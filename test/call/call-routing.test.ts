@@ -2,7 +2,9 @@
  * Where a dialled string goes, with the default dial plan's rules for the # key and IP addresses typed with stars.
  */
 import { describe, expect, it } from 'vitest';
-import { nextHopOf, targetUri } from '../../src/call/call-routing.js';
+import { lineForRequest, nextHopOf, targetUri } from '../../src/call/call-routing.js';
+import { parseMessage } from '../../src/sip/parser.js';
+import type { SipRequest } from '../../src/sip/message.js';
 import { DEFAULT_DIAL_PLAN, type AccountConfig } from '../../src/config/schema.js';
 import { DigitMap } from '../../src/phone/digit-map.js';
 
@@ -49,5 +51,16 @@ describe('call routing', () => {
     expect(nextHopOf({ ...account, registrar: 'sip:sip.example.org:5080' } as AccountConfig)).toBe('sip:sip.example.org:5080');
     expect(nextHopOf(account)).toBeUndefined();
     expect(nextHopOf(undefined)).toBeUndefined();
+  });
+
+  it('an incoming INVITE rings the line of the account named by its user, else the first line without an account', () => {
+    const invite = (user: string) =>
+      parseMessage(Buffer.from(`INVITE sip:${user}@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\nFrom: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:${user}@192.0.2.1>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`)) as SipRequest;
+    const accounts = [{ user: '100', line: 1 }, { user: '200', line: 0 }] as AccountConfig[];
+    expect(lineForRequest(invite('100'), accounts, [0, 1, 2])).toBe(1);
+    expect(lineForRequest(invite('200'), accounts, [0, 1, 2])).toBe(0);
+    expect(lineForRequest(invite('door'), accounts, [2, 0, 1])).toBe(2);
+    expect(lineForRequest(invite('door'), accounts, [0, 1])).toBe(0);
+    expect(lineForRequest(invite('door'), [], [])).toBeUndefined();
   });
 });
