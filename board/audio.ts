@@ -8,8 +8,8 @@ export const AUDIO_DRIVERS = ['alsa-cli', 'speaker-mic'] as const;
 export type AudioDriverName = (typeof AUDIO_DRIVERS)[number];
 
 /**
- * The sound card of a hardware board. `alsa-cli` (arecord/aplay with 10 ms periods) is the default: it adds about
- * 50 ms, where speaker's fixed 0.5 s ALSA buffer adds over half a second (scripts/bench/alsa-latency.bench.mjs).
+ * The sound card of a hardware board. `alsa-cli` (arecord/aplay with 20 ms periods) is the default: it adds about
+ * 40 ms, where speaker's fixed 0.5 s ALSA buffer adds over half a second (scripts/bench/alsa-latency.bench.mjs).
  */
 export function boardAudio(cfg: BoardConfig, deps: BoardDeps): AudioPort {
   const driver = optChoice(cfg, 'audio_driver', AUDIO_DRIVERS) ?? 'alsa-cli';

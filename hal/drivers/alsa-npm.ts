@@ -66,8 +66,8 @@ export class WavHeaderStripper {
 export class SpeakerMicAudioPort implements AudioPort {
   readonly sampleRate = 8000 as const;
   readonly frameSamples = 160 as const;
-  /** arecord's default 125 ms period + speaker's 500 ms buffer; the benchmark measures the real figure. */
-  readonly addedLatencyMs = 625;
+  /** arecord's default 125 ms period beyond the 20 ms frame + speaker's 500 ms buffer; the benchmark measures it. */
+  readonly addedLatencyMs = 605;
   private state: 'idle' | 'running' | 'closed' = 'idle';
   private mic: MicInstance | undefined;
   private speaker: Writable | undefined;

@@ -1,11 +1,12 @@
-// Added latency of the two ALSA audio paths: alsa-cli (arecord/aplay, 10 ms periods, 40 ms buffer) vs the
+// Added latency of the two ALSA audio paths: alsa-cli (arecord/aplay, 20 ms periods, 40 ms buffer) vs the
 // speaker + mic npm packages. There is no sound card (nor snd-aloop) on this machine, and ALSA's null slave has no
 // clock, so the figures are of two kinds, each labelled:
 //  - measured: the pipe overhead of each capture path (child process, stdout, WAV stripping, framing), with the
 //    file plugin's `infile` being a FIFO this script fills in real time;
 //  - negotiated: the period (capture) and buffer (playback) sizes ALSA grants each path, read from `arecord -v` /
 //    `aplay -v` with the exact flags each path uses, and the 0.5 s compiled into speaker's bundled mpg123 output.
-//    On a card, capture hands data over a period at a time and playback sits behind a full buffer.
+//    On a card, capture hands data over a period at a time (which adds what a period has beyond the 20 ms frame
+//    every path waits for anyway) and playback sits behind a full buffer.
 import { execFileSync, execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, openSync, writeSync, closeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -76,7 +77,7 @@ function aplayBufferMs() {
   const { config } = setup();
   const out = execFileSync(
     'sh',
-    ['-c', 'head -c 3200 /dev/zero | aplay -v -D ata_playback -t raw -f S16_LE -r 8000 -c 1 --period-time=10000 --buffer-time=40000 2>&1'],
+    ['-c', 'head -c 3200 /dev/zero | aplay -v -D ata_playback -t raw -f S16_LE -r 8000 -c 1 --period-time=20000 --buffer-time=40000 2>&1'],
     { env: { ...process.env, ALSA_CONFIG_PATH: config } },
   ).toString();
   const m = /buffer_size\s*:\s*(\d+)/.exec(out);
@@ -112,7 +113,7 @@ try {
 } catch (err) {
   npm = { median: NaN, p95: NaN, frames: 0, error: err.message };
 }
-const periodCli = arecordPeriodMs('-t raw --period-time=10000 --buffer-time=40000');
+const periodCli = arecordPeriodMs('-t raw --period-time=20000 --buffer-time=40000');
 const periodMic = arecordPeriodMs('');
 const playCli = aplayBufferMs();
 const playNpm = speakerBufferMs();
@@ -120,8 +121,9 @@ console.log(`alsa capture pipe overhead, median (measured, FIFO at real time): a
 console.log(`alsa capture pipe overhead, p95: alsa-cli ${fmt(cli.p95)} ms | speaker-mic ${fmt(npm.p95)} ms | ${fmt(npm.p95 / cli.p95)}x`);
 console.log(`alsa capture period (negotiated, arecord -v): alsa-cli ${fmt(periodCli)} ms | speaker-mic ${fmt(periodMic)} ms | ${fmt(periodMic / periodCli)}x`);
 console.log(`alsa playback buffer (negotiated aplay -v / speaker's compiled-in): alsa-cli ${fmt(playCli)} ms | speaker-mic ${fmt(playNpm)} ms | ${fmt(playNpm / playCli)}x`);
-const totCli = cli.median + periodCli + playCli;
-const totNpm = npm.median + periodMic + playNpm;
+const beyondFrame = (period) => Math.max(0, period - 20);
+const totCli = cli.median + beyondFrame(periodCli) + playCli;
+const totNpm = npm.median + beyondFrame(periodMic) + playNpm;
 console.log(`alsa added latency, capture + playback: alsa-cli ${fmt(totCli)} ms | speaker-mic ${fmt(totNpm)} ms | ${fmt(totNpm / totCli)}x`);
 if (npm.error) console.log(`speaker-mic could not run: ${npm.error}`);
 process.exit(0);

@@ -182,7 +182,7 @@ export const simBoardSchema = z.strictObject({
 const soundCard = {
   audio_in_device: audioDevice.default('default'),
   audio_out_device: audioDevice.default('default'),
-  /** "alsa-cli": arecord/aplay with 10 ms periods (default, about 50 ms added); "speaker-mic": the npm packages (about 625 ms). */
+  /** "alsa-cli": arecord/aplay with 20 ms periods (default, about 40 ms added); "speaker-mic": the npm packages (about 605 ms). */
   audio_driver: z.enum(['alsa-cli', 'speaker-mic']).default('alsa-cli'),
   /** The card's native rate; audio is resampled to and from 8 kHz with a proper low-pass. USB cards: 48000. */
   audio_rate: z.int().min(8000).max(192000).default(8000),
