@@ -303,7 +303,7 @@ export class CallLayer {
     call.session = session;
     try {
       // An INVITE without SDP (a late offer, RFC 3261 13.2.1) gets our offer in the 200 and its answer in the ACK.
-      const media = req.body.length === 0 ? await CallMedia.forLateOffer(this.mediaOptions(port.id)) : (await CallMedia.forAnswer(this.mediaOptions(port.id), req.body)).media;
+      const media = req.body.length === 0 ? await CallMedia.forLateOffer(this.mediaOptions(port.id)) : await CallMedia.forAnswer(this.mediaOptions(port.id), req.body);
       call.media = media;
       media.onInfoDigit((digit) => session.sendDtmfInfo(digit));
     } catch (err) {

@@ -91,7 +91,7 @@ export class CallMedia {
   }
 
   /** For a call we answer: negotiates the far end's offer and binds a stream for what was agreed. Throws SdpParseError/SdpNegotiationError. */
-  static async forAnswer(o: CallMediaOptions, offerSdp: string): Promise<{ media: CallMedia; answerSdp: string }> {
+  static async forAnswer(o: CallMediaOptions, offerSdp: string): Promise<CallMedia> {
     const offer = parseSdp(offerSdp);
     const probe = answerOffer(offer, localMedia(o, 0, 1, '0')).media;
     const session = await RtpSession.open(sessionOptions(o, probe));
@@ -99,7 +99,7 @@ export class CallMedia {
     const { answer, media: agreed } = answerOffer(offer, localMedia(o, session.localPort, media.version, media.sessionId));
     media.negotiated = agreed;
     media.okSdp = serializeSdp(answer);
-    return { media, answerSdp: media.okSdp };
+    return media;
   }
 
   get codec(): G711Codec | null {

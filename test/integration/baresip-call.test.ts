@@ -15,9 +15,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
-import { loggedAfter, simCallAgent, soxSamples, soxTone, toneHeardDb, toneLevelDb, until, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
-import { Baresip } from '../support/baresip.js';
-import { freeUdpPort } from '../support/kamailio.js';
+import { loggedAfter, simCallAgent, withPeerLogs, soxSamples, soxTone, toneHeardDb, toneLevelDb, until, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
+import { startDirectFarEnd, type Baresip } from '../support/baresip.js';
 
 let agent: AgentProcess;
 let far: Baresip;
@@ -28,18 +27,11 @@ let phone: SimLineApi;
 const MOUTH_HZ = 700;
 const FAR_HZ = 1000;
 
-/** On failure, says what baresip said too: a far end's view is half of a call's story. */
-async function both<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- baresip:\n${far.output.slice(-3000)}`);
-  }
-}
+const both = <T>(p: Promise<T>): Promise<T> => withPeerLogs(p, () => ({ baresip: far.output }));
 
 beforeAll(async () => {
-  const farSip = await freeUdpPort();
-  const ctrlPort = await freeUdpPort();
+  let farSip: number;
+  ({ far, sipPort: farSip } = await startDirectFarEnd({ rtpPorts: '41000-41999', toneHz: FAR_HZ }));
   const sim = await simCallAgent({
     line: `dial_plan = "xxxxxxxxxx"\ncaller_id = "bell202"\nspeed_dial = { "11" = "sip:5551234@127.0.0.1:${farSip}" }`,
     media: 'rtp_ports = "42000-42999"',
@@ -48,9 +40,6 @@ beforeAll(async () => {
   ({ agent, phone, ear, sipPort: agentSip } = sim);
   // Quiet enough (-26 dBFS) that DTMF keyed over it is still recognised.
   soxTone(join(agent.dir, 'mouth.wav'), MOUTH_HZ, 2, 0.05);
-  far = new Baresip({ sipPort: farSip, ctrlPort, rtpPorts: '41000-41999', account: '"Far End" <sip:5551234@127.0.0.1>;regint=0;answermode=auto', sourceWav: join(agent.dir, 'far.wav') });
-  soxTone(join(agent.dir, 'far.wav'), FAR_HZ, 20);
-  await far.start();
   await sim.start();
 }, 30_000);
 

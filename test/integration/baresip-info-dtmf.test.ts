@@ -5,28 +5,23 @@
  * in this mode, so the digit cannot have come as an RFC 4733 event, and baresip does not detect in-band tones.
  * Real time: the test waits for log lines and baresip events, each bounded, never for a fixed time.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
-import { loggedAfter, simCallAgent, soxTone, type SimLineApi } from '../support/call-audio.js';
-import { Baresip } from '../support/baresip.js';
-import { freeUdpPort } from '../support/kamailio.js';
+import { loggedAfter, simCallAgent, type SimLineApi } from '../support/call-audio.js';
+import { startDirectFarEnd, type Baresip } from '../support/baresip.js';
 
 let agent: AgentProcess;
 let far: Baresip;
 let phone: SimLineApi;
 
 beforeAll(async () => {
-  const farSip = await freeUdpPort();
-  const ctrlPort = await freeUdpPort();
+  let farSip: number;
+  ({ far, sipPort: farSip } = await startDirectFarEnd({ rtpPorts: '47500-47999', toneHz: 1000, vol: 0.1 }));
   const sim = await simCallAgent({
     line: `dial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:5551234@127.0.0.1:${farSip}" }`,
     media: 'rtp_ports = "47000-47499"\ndtmf = "info"',
   });
   ({ agent, phone } = sim);
-  far = new Baresip({ sipPort: farSip, ctrlPort, rtpPorts: '47500-47999', account: '"Far End" <sip:5551234@127.0.0.1>;regint=0;answermode=auto', sourceWav: join(agent.dir, 'far.wav') });
-  soxTone(join(agent.dir, 'far.wav'), 1000, 20, 0.1);
-  await far.start();
   await sim.start();
 }, 30_000);
 

@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
-import { loggedAfter, simCallAgent, soxSamples, soxTone, toneHeardDb, toneLevelDb, until, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
+import { loggedAfter, simCallAgent, withPeerLogs, soxSamples, soxTone, toneHeardDb, toneLevelDb, until, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
 import { Baresip } from '../support/baresip.js';
 import { Kamailio, freeUdpPort } from '../support/kamailio.js';
 
@@ -27,14 +27,7 @@ let phone: SimLineApi;
 const MOUTH_HZ = 700;
 const FAR_HZ = 1000;
 
-/** On failure, says what baresip and Kamailio said too: each holds part of a call's story. */
-async function all3<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- baresip:\n${far.output.slice(-3000)}\n--- kamailio:\n${kam.stderr.slice(-3000)}`);
-  }
-}
+const all3 = <T>(p: Promise<T>): Promise<T> => withPeerLogs(p, () => ({ baresip: far.output, kamailio: kam.stderr }));
 
 beforeAll(async () => {
   kam = new Kamailio({ users: { '100': 'secret100', '200': 'secret200' }, proxy: true });

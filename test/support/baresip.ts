@@ -9,6 +9,8 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { soxTone } from './call-audio.js';
+import { freeUdpPort } from './kamailio.js';
 
 export const BARESIP_BIN = '/usr/bin/baresip';
 const MODULES = '/usr/lib/baresip/modules';
@@ -162,4 +164,17 @@ export class Baresip {
       this.wake();
     }
   }
+}
+
+/**
+ * baresip as a direct-IP far end (sip:5551234@127.0.0.1, no registrar) that answers by itself and sends a tone of
+ * `toneHz` for 20 s; started. Its SIP port is for the agent's speed dial.
+ */
+export async function startDirectFarEnd(o: { rtpPorts: string; toneHz: number; vol?: number }): Promise<{ far: Baresip; sipPort: number }> {
+  const sipPort = await freeUdpPort();
+  const wav = join(mkdtempSync(join(tmpdir(), 'ata-far-')), 'far.wav');
+  soxTone(wav, o.toneHz, 20, o.vol);
+  const far = new Baresip({ sipPort, ctrlPort: await freeUdpPort(), rtpPorts: o.rtpPorts, account: '"Far End" <sip:5551234@127.0.0.1>;regint=0;answermode=auto', sourceWav: wav });
+  await far.start();
+  return { far, sipPort };
 }

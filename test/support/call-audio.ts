@@ -157,3 +157,16 @@ export async function simCallAgent(o: SimCallAgentOptions): Promise<SimCallAgent
     },
   };
 }
+
+/**
+ * Awaits `p`; on failure the error also carries the tail of each peer's own log (baresip's output, Kamailio's
+ * stderr ...): the far end's and the proxy's view are half of a call's story.
+ */
+export async function withPeerLogs<T>(p: Promise<T>, logs: () => Record<string, string>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    const tails = Object.entries(logs()).map(([who, text]) => `\n--- ${who}:\n${text.slice(-3000)}`);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}${tails.join('')}`);
+  }
+}

@@ -42,7 +42,10 @@ if (mode === 'main' || mode === 'main-timers') {
   const t = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU' });
   port = t.localPort;
   setRemote = (p) => t.setRemote('127.0.0.1', p);
-  counts = async () => ({ sent: (await t.stats()).packetsSent, received: (await t.stats()).packetsReceived, lost: (await t.stats()).lost });
+  counts = async () => {
+    const st = await t.stats();
+    return { sent: st.packetsSent, received: st.packetsReceived, lost: st.lost };
+  };
   clock = new FrameClock(systemClock, 20, () => (t.writeFrame(mouth), t.readFrame(ear)));
 } else if (mode === 'floor-dgram') {
   const s = dgram.createSocket('udp4');
