@@ -13,6 +13,7 @@ import { Dialog, DialogError, PLACEHOLDER_VIA } from './dialog.js';
 import { DigestAuthenticator, DigestAuthError, type SipCredentials } from './digest.js';
 import { answerDtmfInfo, DtmfInfoSender } from './dtmf-info.js';
 import { OkRetransmitter } from './ok-retransmitter.js';
+import { ReinviteSender, type ReinviteResult } from './reinvite-sender.js';
 import { getHeaders, type SipRequest, type SipResponse } from './message.js';
 import { buildRequest, buildResponse } from './serializer.js';
 import type { InviteServerTransaction } from './server-transaction.js';
@@ -103,6 +104,7 @@ export class InviteSession {
   private authTried = false;
   private okResender: OkRetransmitter | null = null;
   private infoSender: DtmfInfoSender | null = null;
+  private reinviter: ReinviteSender | null = null;
   /** The 2xx to a re-INVITE we received, retransmitted until the ACK with its CSeq (RFC 3261 14.2). */
   private reOk: { cseq: number; resender: OkRetransmitter } | null = null;
   private readonly base: TimerBase;
@@ -398,6 +400,30 @@ export class InviteSession {
     this.infoSender.send(this.dialog, digit);
   }
 
+  /**
+   * Sends a new offer in the confirmed call (hold and resume, reinvite-sender.ts). Resolves with the far end's
+   * answer, or why there is none; the call goes on either way.
+   */
+  modify(sdpOffer: string): Promise<ReinviteResult> {
+    if (this.state !== 'confirmed' || !this.dialog) return Promise.resolve({ kind: 'failed', why: 'the call is not up' });
+    this.reinviter ??= new ReinviteSender({
+      transactions: this.o.transactions,
+      clock: this.o.clock,
+      random: this.o.random,
+      userAgent: this.o.userAgent,
+      contact: this.o.contact,
+      allow: ALLOW,
+      weCalled: this.direction === 'out',
+      log: this.o.log,
+    });
+    return this.reinviter.send(this.dialog, sdpOffer);
+  }
+
+  /** True while a re-INVITE of ours is unanswered: one from the far end must get 491 meanwhile (RFC 3261 14.2). */
+  get modifying(): boolean {
+    return this.reinviter?.busy ?? false;
+  }
+
   /** An INFO in our dialog: answered (dtmf-info.ts), and a digit in it handed up while the call is up. */
   remoteInfo(req: SipRequest, st: { respond(res: SipResponse): unknown }): void {
     const digit = answerDtmfInfo(req, st, this.o.userAgent);
@@ -432,6 +458,7 @@ export class InviteSession {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.stopReOk();
+    this.reinviter?.cancel();
     this.okResender?.stop();
     this.okResender = null;
     this.dialog?.terminate();

@@ -67,12 +67,19 @@ function base(n: Awaited<ReturnType<typeof node>>, user: string, events: InviteS
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
 const ANSWER = OFFER.replace('40000', '40002');
 
-/** A callee: every new INVITE becomes an answerable session handed to `onCall`; BYE and ACK go to it. */
-function callee(b: Awaited<ReturnType<typeof node>>, onCall: (s: InviteSession) => void) {
+/**
+ * A callee: every new INVITE becomes an answerable session handed to `onCall`; BYE and ACK go to it, and so does a
+ * re-INVITE, answered with what `reinvite` returns (481 without it). ACKs are kept in `acks`.
+ */
+function callee(b: Awaited<ReturnType<typeof node>>, onCall: (s: InviteSession) => void, reinvite?: (req: SipRequest) => SipResponse) {
   const rec = recorder();
+  const acks: SipRequest[] = [];
   let session: InviteSession | undefined;
   b.layer.onRequest((req, st) => {
-    if (req.method === 'INVITE') {
+    if (req.method === 'INVITE' && req.parsed.to.params.get('tag')) {
+      if (session && reinvite) session.answerReinvite(req, st, reinvite(req));
+      else st.respond(buildResponse(req, 481));
+    } else if (req.method === 'INVITE') {
       session = InviteSession.answerable(base(b, '200', rec.events, 9), req, st as InviteServerTransaction);
       onCall(session);
     } else if (req.method === 'BYE' && session) session.remoteBye(req, st);
@@ -80,9 +87,9 @@ function callee(b: Awaited<ReturnType<typeof node>>, onCall: (s: InviteSession) 
     else st.respond(buildResponse(req, 481));
   });
   b.layer.onStray((msg, _src, kind) => {
-    if (kind === 'ack' && msg.type === 'request') session?.ackReceived(msg);
+    if (kind === 'ack' && msg.type === 'request') (acks.push(msg), session?.ackReceived(msg));
   });
-  return rec;
+  return { ...rec, acks };
 }
 
 function place(a: Awaited<ReturnType<typeof node>>, bPort: number, events: InviteSessionEvents, credentials?: SipCredentials): InviteSession {
@@ -151,6 +158,56 @@ describe('InviteSession over real UDP', () => {
     call.sendDtmfInfo('5');
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     expect(infoSent()).toBe(4);
+  });
+
+  it('a re-INVITE of ours (hold): a 491 is retried after the RFC 3261 14.1 wait, the 200 is acknowledged with its CSeq', async () => {
+    const a = await node(11);
+    const b = await node(12);
+    const reinvites: SipRequest[] = [];
+    // The first crosses one of the callee's own (glare); the second is answered, the held side recvonly.
+    const far = callee(
+      b,
+      (s) => s.accept(ANSWER),
+      (req) => (reinvites.push(req), reinvites.length === 1 ? buildResponse(req, 491) : buildResponse(req, 200, undefined, [['Content-Type', 'application/sdp']], { body: ANSWER.replace('m=audio', 'a=recvonly\r\nm=audio') })),
+    );
+    const me = recorder();
+    const call = place(a, b.port, me.events);
+    await me.answered;
+    await far.answered;
+    const result = call.modify(OFFER.replace('m=audio', 'a=sendonly\r\nm=audio'));
+    expect(call.modifying).toBe(true);
+    await until(() => b.sent.includes('SIP/2.0 491 Request Pending'), 'the 491');
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    // We placed the call (we own the Call-ID): the retry waits 2.1-4 s, and not before 2.1 s.
+    a.clock.advance(2000);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(reinvites).toHaveLength(1);
+    a.clock.advance(2000);
+    expect(await result).toEqual({ kind: 'answered', sdp: expect.stringContaining('a=recvonly') });
+    expect(reinvites).toHaveLength(2);
+    expect(reinvites[1].body).toContain('a=sendonly');
+    expect(reinvites[1].parsed.cseq.seq).toBe(reinvites[0].parsed.cseq.seq + 1);
+    expect(getHeader(reinvites[1], 'Contact')).toContain('sip:100@127.0.0.1');
+    await until(() => far.acks.some((ack) => ack.parsed.cseq.seq === reinvites[1].parsed.cseq.seq), 'the ACK of the 200');
+    expect(call.modifying).toBe(false);
+    expect(call.state).toBe('confirmed');
+    call.hangUp();
+    expect(await far.ended).toEqual({ kind: 'remote-bye' });
+  });
+
+  it('a refused re-INVITE leaves the call up; after the call, modify answers that the call is not up', async () => {
+    const a = await node(13);
+    const b = await node(14);
+    const far = callee(b, (s) => s.accept(ANSWER), (req) => buildResponse(req, 488));
+    const me = recorder();
+    const call = place(a, b.port, me.events);
+    await me.answered;
+    await far.answered;
+    expect(await call.modify(OFFER)).toEqual({ kind: 'refused', status: 488 });
+    expect(call.state).toBe('confirmed');
+    call.hangUp();
+    expect(await far.ended).toEqual({ kind: 'remote-bye' });
+    expect(await call.modify(OFFER)).toEqual({ kind: 'failed', why: 'the call is not up' });
   });
 
   it('hanging up while it rings sends CANCEL; the callee answers 487', async () => {
