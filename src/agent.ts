@@ -170,6 +170,7 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
     stop(reason: string): Promise<void> {
       stopped ??= (async () => {
         log.info({ reason }, 'agent stopping');
+        callLayer.endSecondCalls();
         for (const p of ports) if (p.controller.state !== 'idle') p.controller.onHook();
         // INTERFACES.md: SIGTERM ends calls with BYE; give the far ends a moment to answer them.
         await callLayer.drain(2000);

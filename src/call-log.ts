@@ -1,55 +1,44 @@
 /**
- * The recent calls of GET /api/calls, newest first, kept in memory (bounded). A call record opens when a line
- * starts ringing or starts calling and closes when the line is idle again; the cause says how it ended.
+ * The recent calls of GET /api/calls, newest first, kept in memory (bounded). The line controller reports each call
+ * as it starts, is answered and ends, with the cause; a line may have two calls at once (call waiting, hold), so
+ * records follow calls, not the line's state.
  */
 import type { Clock } from '../hal/clock.js';
 import type { CallRecord } from './agent-contract.js';
-import type { CallInfo, LineState } from './phone/line-controller.js';
-
-interface Open {
-  record: CallRecord;
-  line: number;
-}
+import type { CallCause, CallInfo } from './phone/line-controller.js';
 
 export class CallLog {
   private readonly records: CallRecord[] = [];
-  private readonly open = new Map<number, Open>();
+  private readonly open = new Map<CallInfo, CallRecord>();
 
   constructor(
     private readonly clock: Clock,
     private readonly keep: number,
   ) {}
 
-  /** Follows one line's state changes; `call` is the line's current call (null once it has ended). */
-  lineChanged(line: number, from: LineState, to: LineState, call: CallInfo | null): void {
+  /** One event of one call of a line. */
+  callEvent(event: 'started' | 'answered' | 'ended', call: CallInfo, cause?: CallCause): void {
     const now = this.clock.wallTime().toISOString();
-    const current = this.open.get(line);
-    if ((to === 'calling' || to === 'ringing') && call && !current) {
+    if (event === 'started') {
+      if (this.open.has(call)) return;
       const record: CallRecord = { direction: call.direction, remote: call.remote, start: now, answered: null, end: null, cause: null };
-      this.open.set(line, { record, line });
+      this.open.set(call, record);
       this.records.unshift(record);
       if (this.records.length > this.keep) this.records.length = this.keep;
       return;
     }
-    if (!current) return;
-    if (to === 'connected') current.record.answered = now;
-    if (to === 'busy' || to === 'congestion' || to === 'disconnected' || to === 'idle') {
-      current.record.end = now;
-      current.record.cause = causeOf(from, to, current.record.answered !== null);
-      this.open.delete(line);
+    const record = this.open.get(call);
+    if (!record) return;
+    if (event === 'answered') {
+      record.answered = now;
+      return;
     }
+    record.end = now;
+    record.cause = cause ?? 'normal';
+    this.open.delete(call);
   }
 
   recent(): CallRecord[] {
     return this.records.map((r) => ({ ...r }));
   }
-}
-
-function causeOf(from: LineState, to: LineState, answered: boolean): string {
-  if (to === 'busy') return 'busy';
-  if (to === 'congestion') return 'failed';
-  if (to === 'disconnected') return 'remote-hangup';
-  if (from === 'ringing') return 'no-answer';
-  if (!answered) return 'cancelled';
-  return 'normal';
 }

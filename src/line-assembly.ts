@@ -48,6 +48,7 @@ export function buildFxsPort(cfg: LineConfig, hw: { line: Line; audio: AudioPort
     },
     answerCall: () => deps.log.info('answered (test ring: no far end)'),
     hangUp: () => undefined,
+    swapCalls: () => undefined,
   };
 
   const port = new FxsPort({
@@ -76,10 +77,9 @@ export function buildFxsPort(cfg: LineConfig, hw: { line: Line; audio: AudioPort
       return { clip, alert: cfg.caller_id === 'v23' ? etsiAlertSignal() : null };
     },
     calls: callSide,
-    onStateChange: (p, from, to) => {
-      deps.log.info({ from, to, digits: p.controller.digits || undefined }, 'line state');
-      deps.calls.lineChanged(p.id, from, to, p.controller.call);
-    },
+    callWaiting: cfg.call_waiting,
+    onStateChange: (p, from, to) => deps.log.info({ from, to, digits: p.controller.digits || undefined }, 'line state'),
+    onCall: (_p, event, call, cause) => deps.calls.callEvent(event, call, cause),
     onDigit: (_p, digit, how) => deps.log.info({ digit, how }, 'digit'),
   });
 

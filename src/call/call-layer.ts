@@ -3,6 +3,10 @@
  * come here) and every line's call side (the line controller places, answers and hangs up through it). One call
  * per line at a time; a line that is not idle and on hook answers a new INVITE with 486 Busy Here.
  *
+ * A line in a call takes a second incoming call as a waiting call (`[[line]] call_waiting`): it rings the far end
+ * (180) and the phone hears the call-waiting beep; a hook flash answers it and holds the first call (call-hold.ts),
+ * the next flash swaps them back; hanging up rings the phone for the one left. A third call gets 486.
+ *
  * Routing, as an adapter without a dial-plan server does it:
  * - out: a speed-dial URI as it is; digits of the form a*b*c*d[*port] straight to that IPv4 address; other digits
  *   to sip:DIGITS@domain of the line's account (through its outbound proxy, else its registrar when that is not
@@ -23,6 +27,7 @@ import type { InviteServerTransaction, ServerTransaction } from '../sip/server-t
 import type { TransactionLayer } from '../sip/transaction-layer.js';
 import type { Peer } from '../sip/transport.js';
 import { parseUri } from '../sip/uri.js';
+import { holdCall, retrieveCall } from './call-hold.js';
 import { CallMedia } from './call-media.js';
 import { bracket, lineForRequest, nextHopOf, ProxyAddresses, targetUri, withLr } from './call-routing.js';
 import { callerIdentity } from './caller-identity.js';
@@ -58,7 +63,10 @@ interface LineCall {
 export class CallLayer {
   private host: SignallingHost | null = null;
   private readonly ports = new Map<number, FxsPort>();
+  /** Each line's call in the earpiece. */
   private readonly calls = new Map<number, LineCall>();
+  /** Each line's second call: waiting to be answered, or held by a hook flash. */
+  private readonly others = new Map<number, LineCall>();
   private readonly proxies = new ProxyAddresses();
   private readonly log: Logger;
   /** BYEs still waiting for their answer; shutdown waits for them so calls end properly. */
@@ -89,6 +97,11 @@ export class CallLayer {
 
   answerCall(port: FxsPort): void {
     const call = this.calls.get(port.id);
+    if (call?.session?.state === 'confirmed' && call.media) {
+      // The phone was rung for a call it had on hold (hung up with a second call): picking up takes it back.
+      retrieveCall(call, this.logHold);
+      return;
+    }
     if (!call?.session || !call.media || !call.media.okSdp) return;
     call.session.accept(call.media.okSdp);
     // A late offer's stream has nowhere to go until the ACK brings the answer (see incomingAcked).
@@ -105,7 +118,42 @@ export class CallLayer {
     call.session?.hangUp();
     this.track(call.session);
     this.drop(port.id);
+    // The line rings for the other call (LineController.onHook): it becomes the line's call.
+    const other = this.others.get(port.id);
+    if (other) {
+      this.others.delete(port.id);
+      this.calls.set(port.id, other);
+    }
   }
+
+  /** Hook flash with a second call: the call in the earpiece is held, the other is answered or retrieved. */
+  swapCalls(port: FxsPort): void {
+    const other = this.others.get(port.id);
+    if (!other) return;
+    const active = this.calls.get(port.id);
+    this.others.delete(port.id);
+    this.calls.set(port.id, other);
+    if (active) {
+      this.others.set(port.id, active);
+      holdCall(active, this.logHold);
+    }
+    if (other.session?.state === 'offered') this.answerCall(port);
+    else retrieveCall(other, this.logHold);
+  }
+
+  /** Ends the lines' second calls, waiting or held (the agent is stopping; it hangs up the lines after this). */
+  endSecondCalls(): void {
+    for (const [id, call] of this.others) {
+      this.others.delete(id);
+      call.abandoned = true;
+      call.session?.hangUp();
+      this.track(call.session);
+      void call.media?.close().catch(() => undefined);
+      call.port.controller.otherCallEnded();
+    }
+  }
+
+  private readonly logHold = (fields: Record<string, unknown>, msg: string): void => this.log.info(fields, msg);
 
   /** Waits (at most `ms`) for the BYEs sent so far to be answered: the agent stops only after that. */
   async drain(ms: number): Promise<void> {
@@ -163,7 +211,7 @@ export class CallLayer {
   }
 
   hasInviteForCancel(req: SipRequest): boolean {
-    for (const c of this.calls.values()) if (c.session?.direction === 'in' && c.session.callId === req.parsed.callId) return true;
+    for (const c of [...this.calls.values(), ...this.others.values()]) if (c.session?.direction === 'in' && c.session.callId === req.parsed.callId) return true;
     return false;
   }
 
@@ -255,10 +303,12 @@ export class CallLayer {
 
   private outgoingEnded(call: LineCall, how: CallEnd): void {
     this.log.info({ line: call.port.id, ...how }, 'call ended');
+    if (this.otherEnded(call)) return;
     if (this.calls.get(call.port.id) !== call) return; // we hung up: the line has moved on
     this.drop(call.port.id);
     const c = call.port.controller;
-    if (how.kind === 'remote-bye' || how.kind === 'no-ack') c.remoteHangUp();
+    if (c.state === 'ringing') c.incomingCallEnded(); // rung again for it after a hang-up
+    else if (how.kind === 'remote-bye' || how.kind === 'no-ack') c.remoteHangUp();
     else if (how.kind === 'rejected' && (how.status === 486 || how.status === 600)) c.callFailed('busy');
     else c.callFailed('congestion');
   }
@@ -282,13 +332,22 @@ export class CallLayer {
       return;
     }
     const c = port.controller;
-    if (this.calls.has(port.id) || c.state !== 'idle' || c.hook !== 'on') {
+    const busy = this.calls.has(port.id) || c.state !== 'idle' || c.hook !== 'on';
+    // A line in a call may take a second one as a waiting call (the line controller says whether it does).
+    const waits = busy && c.state === 'connected' && c.other === null && this.calls.has(port.id) && !this.others.has(port.id);
+    if (busy && !waits) {
       this.log.info({ line: port.id, state: c.state, hook: c.hook }, 'incoming call: line busy');
       reply(486);
       return;
     }
     const call: LineCall = { port, session: null, media: null, abandoned: false };
-    this.calls.set(port.id, call);
+    const slot = waits ? this.others : this.calls;
+    slot.set(port.id, call);
+    const forget = (): void => {
+      if (slot.get(port.id) !== call) return;
+      slot.delete(port.id);
+      void call.media?.close().catch((err) => this.log.warn({ err: String(err) }, 'closing call media failed'));
+    };
     const contactUser = account?.user ?? 'pi-ata';
     const session = InviteSession.answerable(
       this.sessionBase(port.id, contactUser, {
@@ -308,18 +367,18 @@ export class CallLayer {
       media.onInfoDigit((digit) => session.sendDtmfInfo(digit));
     } catch (err) {
       this.log.warn({ line: port.id, err: err instanceof Error ? err.message : String(err) }, 'incoming offer refused');
-      this.drop(port.id);
+      forget();
       session.reject(488);
       return;
     }
     if (session.state !== 'offered') {
-      this.drop(port.id); // cancelled while the stream was being set up
+      forget(); // cancelled while the stream was being set up
       return;
     }
     const who = callerIdentity(req);
-    this.log.info({ line: port.id, from: who.remote, number: who.number, name: who.name, alert_info: who.alertInfo }, 'incoming call');
-    if (!c.incomingCall(who)) {
-      this.drop(port.id);
+    this.log.info({ line: port.id, from: who.remote, number: who.number, name: who.name, alert_info: who.alertInfo, waiting: waits || undefined }, waits ? 'incoming call: waiting' : 'incoming call');
+    if (!(waits ? c.callWaiting(who) : c.incomingCall(who))) {
+      forget();
       session.reject(486);
       return;
     }
@@ -330,7 +389,7 @@ export class CallLayer {
   private async incomingAcked(call: LineCall, ackSdp: string): Promise<void> {
     this.log.info({ line: call.port.id }, 'ACK received: call confirmed');
     const media = call.media;
-    if (!media?.awaitingAnswer || this.calls.get(call.port.id) !== call) return;
+    if (!media?.awaitingAnswer || !this.isLive(call)) return;
     try {
       if (ackSdp.length === 0) throw new Error('the ACK has no SDP answer');
       await media.useAnswer(ackSdp);
@@ -343,13 +402,14 @@ export class CallLayer {
       call.port.controller.remoteHangUp();
       return;
     }
-    if (this.calls.get(call.port.id) !== call) return;
+    if (this.calls.get(call.port.id) !== call) return; // held again meanwhile: the stream joins the line on retrieval
     media.connect(call.port);
     this.log.info({ line: call.port.id, codec: media.codec, remote: `${media.negotiated?.remoteAddress}:${media.negotiated?.remotePort}` }, 'late offer answered in the ACK');
   }
 
   private incomingEnded(call: LineCall, how: CallEnd): void {
     this.log.info({ line: call.port.id, ...how }, 'call ended');
+    if (this.otherEnded(call)) return;
     if (this.calls.get(call.port.id) !== call) return;
     this.drop(call.port.id);
     const c = call.port.controller;
@@ -359,7 +419,8 @@ export class CallLayer {
 
   private reinvite(call: LineCall, req: SipRequest, st: ServerTransaction): void {
     const dialog = call.session?.dialog;
-    if (!call.media || !dialog || call.session?.state !== 'confirmed') {
+    if (!call.media || !dialog || call.session?.state !== 'confirmed' || call.session.modifying) {
+      // Ours is unanswered (glare) or the call is not up yet: RFC 3261 14.2.
       st.respond(buildResponse(req, 491, undefined, [['User-Agent', this.o.userAgent]]));
       return;
     }
@@ -411,8 +472,21 @@ export class CallLayer {
 
   private callOfDialog(req: SipRequest): LineCall | undefined {
     const key = dialogKeyOfRequest(req);
-    for (const c of this.calls.values()) if (c.session?.dialog?.key === key) return c;
+    for (const c of [...this.calls.values(), ...this.others.values()]) if (c.session?.dialog?.key === key) return c;
     return undefined;
+  }
+
+  private isLive(call: LineCall): boolean {
+    return this.calls.get(call.port.id) === call || this.others.get(call.port.id) === call;
+  }
+
+  /** The line's second call ended (the waiting caller gave up, the held far end hung up): true when it was that. */
+  private otherEnded(call: LineCall): boolean {
+    if (this.others.get(call.port.id) !== call) return false;
+    this.others.delete(call.port.id);
+    void call.media?.close().catch((err) => this.log.warn({ err: String(err) }, 'closing call media failed'));
+    call.port.controller.otherCallEnded();
+    return true;
   }
 
   /** Forgets the line's call and releases its media. */

@@ -59,6 +59,10 @@ export class CallMedia {
   private rxHeard = false;
   private readonly sessionId: string;
   private version = 1;
+  /** On hold from our side (hook flash to the other call): nothing goes out, nothing is played. */
+  private localHold = false;
+  /** When the stream was taken off the line, to keep the RTP timestamp on real time across the hold. */
+  private detachedAt: number | null = null;
 
   private constructor(
     private readonly o: CallMediaOptions,
@@ -144,10 +148,40 @@ export class CallMedia {
 
   /** A re-INVITE's offer (same stream, maybe moved or on hold): our answer, and the stream follows the far end. */
   reoffer(offerSdp: string): string {
-    const { answer, media } = answerOffer(parseSdp(offerSdp), localMedia(this.o, this.session.localPort, ++this.version, this.sessionId));
+    // While we hold the call, our answer keeps saying so (sendonly, or inactive when they hold us too).
+    const local = { ...localMedia(this.o, this.session.localPort, ++this.version, this.sessionId), direction: this.localHold ? ('sendonly' as const) : ('sendrecv' as const) };
+    const { answer, media } = answerOffer(parseSdp(offerSdp), local);
     this.session.setRemote(media.remoteAddress, media.remotePort, media.remoteRtcpPort);
     this.negotiated = media;
     return serializeSdp(answer);
+  }
+
+  /**
+   * Our re-INVITE's offer to put the call on hold (a=sendonly, RFC 3264 8.4; we send nothing meanwhile, which
+   * sendonly allows) or to take it back (a=sendrecv). The far end's answer goes to `useReanswer`.
+   */
+  holdOffer(hold: boolean): string {
+    this.localHold = hold;
+    this.offer = buildOffer({ ...localMedia(this.o, this.session.localPort, ++this.version, this.sessionId), direction: hold ? 'sendonly' : 'sendrecv' });
+    return serializeSdp(this.offer);
+  }
+
+  /** The answer to our re-INVITE: the stream follows it (the far end may have moved). Throws on an unusable one. */
+  useReanswer(answerSdp: string): NegotiatedMedia {
+    if (!this.offer) throw new Error('useReanswer before holdOffer');
+    const agreed = readAnswer(this.offer, parseSdp(answerSdp));
+    this.session.setRemote(agreed.remoteAddress, agreed.remotePort, agreed.remoteRtcpPort);
+    this.negotiated = agreed;
+    return agreed;
+  }
+
+  /** Takes the stream off the line (the call goes on hold); `connect` puts it back. */
+  detach(): void {
+    if (this.state !== 'flowing') return;
+    this.port?.connectAudio(null, null);
+    this.port = null;
+    this.state = 'reserved';
+    this.detachedAt = this.o.clock.now();
   }
 
   /**
@@ -157,6 +191,10 @@ export class CallMedia {
    */
   connect(port: FxsPort, early = false): void {
     if (this.state === 'closed' || (this.state === 'flowing' && (early || !this.early))) return;
+    if (this.detachedAt !== null) {
+      this.session.resume(Math.floor((this.o.clock.now() - this.detachedAt) / this.o.media.ptime));
+      this.detachedAt = null;
+    }
     this.state = 'flowing';
     this.early = early;
     this.port = port;
@@ -170,6 +208,7 @@ export class CallMedia {
    */
   get sending(): boolean {
     const m = this.negotiated;
+    if (this.localHold) return false;
     return !m || (!m.held && (m.direction === 'sendrecv' || m.direction === 'sendonly'));
   }
 

@@ -120,6 +120,8 @@ export const lineSchema = z.strictObject({
   hook_flash: z.enum(['na', 'eu']).optional(),
   /** How the rotary dial numbers its pulses: "standard" (n for n, 10 for 0), "nz" (New Zealand, 10 - n), "se" (Sweden, n + 1). */
   pulse_map: z.enum(['standard', 'nz', 'se']).default('standard'),
+  /** A second call to a busy line waits (call-waiting beep; hook flash answers it and holds the first) instead of getting 486. */
+  call_waiting: z.boolean().default(true),
   /** Hook-switch debounce: a contact level counts once it has held this long. */
   debounce_ms: z.int().min(0).max(50).default(10),
   speed_dial: z

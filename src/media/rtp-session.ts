@@ -215,6 +215,17 @@ export class RtpSession {
     this.talkspurtStart = true;
   }
 
+  /**
+   * The stream comes back after a pause in which neither direction was served (the call was on hold on our side):
+   * the timestamp catches up with the `frames` not sent, so it stays on real time, the next packet starts a
+   * talkspurt, and whatever the far end sent meanwhile is dropped from the jitter buffer rather than played late.
+   */
+  resume(frames: number): void {
+    this.timestamp = (this.timestamp + frames * this.frameSamples) >>> 0;
+    this.talkspurtStart = true;
+    this.jitterBuffer.reset();
+  }
+
   /** Fills `out` with the next frame for the earpiece from the jitter buffer (called every ptime by playback). */
   readFrame(out: Int16Array): PullResult {
     this.pollEventEnd();

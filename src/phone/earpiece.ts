@@ -31,6 +31,9 @@ export class Earpiece {
   private signalPos = 0;
   private remote: RemoteAudio | null = null;
   private remoteFirst = false;
+  /** A tone mixed over whatever plays (the call-waiting beep over the call), and its scratch frame. */
+  private overlay: ToneGenerator | null = null;
+  private overlayFrame = new Int16Array(160);
   /** Name of what is playing now, for logs and tests. */
   playing: LineTone | 'signal' | 'remote' | null = null;
 
@@ -45,6 +48,12 @@ export class Earpiece {
     this.tone = tone ? this.generators.get(tone) ?? null : null;
     this.toneName = this.tone ? tone : null;
     this.tone?.reset();
+  }
+
+  /** Mixes a tone over everything else (call waiting: the beep is heard over the call), or stops it with null. */
+  setOverlay(tone: LineTone | null): void {
+    this.overlay = tone ? this.generators.get(tone) ?? null : null;
+    this.overlay?.reset();
   }
 
   /** Queues a one-shot signal; it replaces one still playing. */
@@ -70,6 +79,18 @@ export class Earpiece {
 
   /** Writes the next frame into `out`. */
   fill(out: Int16Array): void {
+    this.fillBase(out);
+    if (!this.overlay) return;
+    if (this.overlayFrame.length !== out.length) this.overlayFrame = new Int16Array(out.length);
+    const o = this.overlayFrame;
+    this.overlay.fill(o);
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i] + o[i];
+      out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    }
+  }
+
+  private fillBase(out: Int16Array): void {
     if (this.signal) {
       const n = Math.min(out.length, this.signal.length - this.signalPos);
       out.set(this.signal.subarray(this.signalPos, this.signalPos + n));

@@ -15,7 +15,7 @@ import type { TonePlan } from '../media/tone-plan.js';
 import { DigitMap } from './digit-map.js';
 import type { HookEvent } from './hook-detector.js';
 import { Earpiece, type RemoteAudio } from './earpiece.js';
-import { LineController, type IncomingCall, type LineState, type LineTimers } from './line-controller.js';
+import { LineController, type CallCause, type CallInfo, type IncomingCall, type LineState, type LineTimers } from './line-controller.js';
 import { Ringer, type CallerIdTiming } from './ringer.js';
 
 
@@ -24,6 +24,8 @@ export interface CallSide {
   placeCall(port: FxsPort, target: { digits: string; uri?: string }): void;
   answerCall(port: FxsPort): void;
   hangUp(port: FxsPort, reason: 'on-hook' | 'timeout'): void;
+  /** Hook flash with a second call: hold the one in the earpiece, take the other (LineSeams.swapCalls). */
+  swapCalls(port: FxsPort): void;
 }
 
 /** Caller ID for one incoming call, ready to play: the clip and, for ETSI FSK, the alert before it. */
@@ -46,7 +48,11 @@ export interface FxsPortOptions {
   /** Builds the caller-ID signal for a call, or null when caller ID is off. */
   callerId(call: IncomingCall): CallerIdSignal | null;
   calls: CallSide;
+  /** Whether a second call may wait on a busy line (`[[line]] call_waiting`). */
+  callWaiting?: boolean;
   timers?: Partial<LineTimers>;
+  /** A call began, was answered or ended (the call log). */
+  onCall?(port: FxsPort, event: 'started' | 'answered' | 'ended', call: CallInfo, cause?: CallCause): void;
   onStateChange?(port: FxsPort, from: LineState, to: LineState): void;
   /** A digit was recognised, and how (for logs and the status API). */
   onDigit?(port: FxsPort, digit: string, how: 'dtmf' | 'pulse'): void;
@@ -84,6 +90,10 @@ export class FxsPort {
         placeCall: (target) => o.calls.placeCall(this, target),
         answerCall: () => o.calls.answerCall(this),
         hangUp: (reason) => o.calls.hangUp(this, reason),
+        swapCalls: () => o.calls.swapCalls(this),
+        callWaitingTone: (on) => this.earpiece.setOverlay(on ? 'call-waiting' : null),
+        callWaiting: o.callWaiting ?? true,
+        onCall: (event, call, cause) => o.onCall?.(this, event, call, cause),
         onStateChange: (from, to) => o.onStateChange?.(this, from, to),
       },
       o.timers,

@@ -42,6 +42,20 @@ export interface CallInfo {
   answeredAt: number | null;
 }
 
+/**
+ * The line's second call, beside the one in the earpiece: a call waiting to be answered (heard as the call-waiting
+ * beep) or one we put on hold with a hook flash.
+ */
+export interface OtherCall {
+  kind: 'waiting' | 'held';
+  call: CallInfo;
+  /** A waiting call's caller, for the caller ID when the phone is rung for it after a hang-up. */
+  caller?: IncomingCall;
+}
+
+/** How a call ended, for the call log (GET /api/calls). */
+export type CallCause = 'normal' | 'busy' | 'failed' | 'remote-hangup' | 'no-answer' | 'cancelled';
+
 /** What the line controller needs from the rest of the agent. */
 export interface LineSeams {
   clock: Clock;
@@ -57,8 +71,19 @@ export interface LineSeams {
   placeCall(target: { digits: string; uri?: string }): void;
   /** Answers the ringing call. */
   answerCall(): void;
-  /** Ends whatever call exists (BYE, CANCEL or a final response to an INVITE). */
+  /** Ends the line's call in the earpiece (BYE, CANCEL or a final response to an INVITE). */
   hangUp(reason: 'on-hook' | 'timeout'): void;
+  /**
+   * Hook flash with a second call: the call in the earpiece (if it is still up) goes on hold and the other one
+   * comes to the earpiece, answered if it was waiting, taken off hold if it was held.
+   */
+  swapCalls(): void;
+  /** The call-waiting beep over the call, on or off. */
+  callWaitingTone(on: boolean): void;
+  /** Whether a second incoming call may wait on a busy line (`[[line]] call_waiting`); default true. */
+  callWaiting?: boolean;
+  /** A call began, was answered or ended: for the call log. */
+  onCall?(event: 'started' | 'answered' | 'ended', call: CallInfo, cause?: CallCause): void;
   /** The state changed: for status, logs and the call log. */
   onStateChange?(from: LineState, to: LineState): void;
 }
@@ -82,6 +107,8 @@ export class LineController {
   /** Digits collected in the current dialing attempt (shown by the status API). */
   digits = '';
   call: CallInfo | null = null;
+  /** A call waiting or on hold beside `call`; at most one. */
+  other: OtherCall | null = null;
   private timer: TimerHandle | undefined;
   private readonly timers: LineTimers;
 
@@ -108,7 +135,8 @@ export class LineController {
       case 'ringing':
         this.seams.stopRinging();
         this.seams.answerCall();
-        if (this.call) this.call.answeredAt = this.seams.clock.now();
+        // A call rung again after a hang-up (it was on hold) was answered long ago.
+        if (this.call && this.call.answeredAt === null) this.answered(this.call);
         this.enter('connected');
         return;
       default:
@@ -125,6 +153,7 @@ export class LineController {
       case 'ringback':
       case 'connected':
         this.seams.hangUp('on-hook');
+        if (this.call) this.ended(this.call, this.state === 'connected' ? 'normal' : 'cancelled');
         break;
       case 'ringing':
         return; // the phone was on hook already while ringing: nothing changes
@@ -133,11 +162,30 @@ export class LineController {
     }
     this.call = null;
     this.digits = '';
+    const other = this.other;
+    if (other) {
+      // Hanging up with a call waiting or on hold rings the phone for it, as commercial adapters do: it is answered
+      // (or taken off hold) by picking up.
+      this.other = null;
+      if (other.kind === 'waiting') this.seams.callWaitingTone(false);
+      this.call = other.call;
+      this.enter('ringing');
+      this.seams.startRinging(other.caller ?? { remote: other.call.remote });
+      return;
+    }
     this.enter('idle');
   }
 
-  /** Hook flash: with no call, a flash during dial tone or dialing starts over with fresh dial tone. */
+  /**
+   * Hook flash. With a second call (waiting or on hold), in a call or after the far end hung up: swap to it. With
+   * no call, during dial tone or dialing: start over with fresh dial tone. A flash in a lone call does nothing
+   * (no consultation call or transfer yet).
+   */
   flash(): void {
+    if ((this.state === 'connected' || this.state === 'disconnected') && this.other) {
+      this.swap();
+      return;
+    }
     if (this.state === 'dialing' || this.state === 'busy' || this.state === 'congestion' || this.state === 'dialtone') {
       this.disarm();
       this.digits = '';
@@ -145,7 +193,21 @@ export class LineController {
       this.arm(this.timers.firstDigitMs);
       this.enter('dialtone');
     }
-    // In a call, flash belongs to call waiting / transfer, which arrive with the INVITE session work.
+  }
+
+  private swap(): void {
+    const other = this.other!;
+    if (other.kind === 'waiting') this.seams.callWaitingTone(false);
+    const previous = this.state === 'connected' ? this.call : null;
+    this.call = other.call;
+    this.other = previous ? { kind: 'held', call: previous } : null;
+    this.seams.swapCalls(); // after the exchange: the agent reads the line's new call (its codec) as it answers
+    if (other.call.answeredAt === null) this.answered(other.call);
+    if (this.state === 'disconnected') {
+      this.disarm();
+      this.seams.playTone(null);
+      this.enter('connected');
+    }
   }
 
   /** A digit from the DTMF detector or the rotary pulse decoder. */
@@ -164,15 +226,39 @@ export class LineController {
   incomingCall(call: IncomingCall): boolean {
     if (this.state !== 'idle' || this.hook !== 'on') return false; // busy: the agent answers 486
     this.call = { direction: 'in', remote: call.remote, codec: null, startedAt: this.seams.clock.now(), answeredAt: null };
+    this.seams.onCall?.('started', this.call);
     this.enter('ringing');
     this.seams.startRinging(call);
     return true;
   }
 
-  /** The caller gave up (CANCEL) or the call failed before we answered. */
+  /**
+   * A second incoming call while the phone is in a call: it waits, announced by the call-waiting beep, until a
+   * flash answers it. Refused (false: the agent answers 486) when call waiting is off or a second call exists.
+   */
+  callWaiting(call: IncomingCall): boolean {
+    if (this.state !== 'connected' || this.other || this.seams.callWaiting === false) return false;
+    const info: CallInfo = { direction: 'in', remote: call.remote, codec: null, startedAt: this.seams.clock.now(), answeredAt: null };
+    this.other = { kind: 'waiting', call: info, caller: call };
+    this.seams.onCall?.('started', info);
+    this.seams.callWaitingTone(true);
+    return true;
+  }
+
+  /** The waiting caller gave up, or the far end of the held call hung up. */
+  otherCallEnded(): void {
+    const other = this.other;
+    if (!other) return;
+    this.other = null;
+    if (other.kind === 'waiting') this.seams.callWaitingTone(false);
+    this.ended(other.call, other.kind === 'waiting' ? 'no-answer' : 'remote-hangup');
+  }
+
+  /** The caller gave up (CANCEL) or the call failed before we answered (or, rung again, the held call ended). */
   incomingCallEnded(): void {
     if (this.state !== 'ringing') return;
     this.seams.stopRinging();
+    if (this.call) this.ended(this.call, this.call.answeredAt === null ? 'no-answer' : 'remote-hangup');
     this.call = null;
     this.enter('idle');
   }
@@ -189,8 +275,8 @@ export class LineController {
     if (this.state !== 'calling' && this.state !== 'ringback') return;
     this.seams.playTone(null);
     if (this.call) {
-      this.call.answeredAt = this.seams.clock.now();
       this.call.codec = codec;
+      this.answered(this.call);
     }
     this.enter('connected');
   }
@@ -198,6 +284,7 @@ export class LineController {
   /** The outgoing call failed: busy (486/600) or anything else (congestion). */
   callFailed(kind: 'busy' | 'congestion'): void {
     if (this.state !== 'calling' && this.state !== 'ringback') return;
+    if (this.call) this.ended(this.call, kind === 'busy' ? 'busy' : 'failed');
     this.call = null;
     this.seams.playTone(kind);
     this.arm(this.timers.toneTimeoutMs);
@@ -207,6 +294,7 @@ export class LineController {
   /** The far end hung up a connected call. */
   remoteHangUp(): void {
     if (this.state !== 'connected') return;
+    if (this.call) this.ended(this.call, 'remote-hangup');
     this.call = null;
     this.seams.playTone('congestion');
     this.arm(this.timers.toneTimeoutMs);
@@ -251,6 +339,7 @@ export class LineController {
 
   private startCall(target: { digits: string; uri?: string }): void {
     this.call = { direction: 'out', remote: target.uri ?? target.digits, codec: null, startedAt: this.seams.clock.now(), answeredAt: null };
+    this.seams.onCall?.('started', this.call);
     this.enter('calling');
     this.seams.placeCall(target);
   }
@@ -271,6 +360,15 @@ export class LineController {
       default:
         return;
     }
+  }
+
+  private answered(call: CallInfo): void {
+    call.answeredAt = this.seams.clock.now();
+    this.seams.onCall?.('answered', call);
+  }
+
+  private ended(call: CallInfo, cause: CallCause): void {
+    this.seams.onCall?.('ended', call, cause);
   }
 
   private arm(ms: number): void {

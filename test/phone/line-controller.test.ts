@@ -3,7 +3,8 @@ import { FakeClock } from '../../hal/clock.js';
 import { DigitMap } from '../../src/phone/digit-map.js';
 import { LineController, type LineSeams, type LineTone } from '../../src/phone/line-controller.js';
 
-function rig(map = '(*xx|[2-9]xx|xx.T)', speedDial: Record<string, string> = {}) {
+/** `calls`: the call-log events (started/answered/ended) go into `log` too. */
+function rig(map = '(*xx|[2-9]xx|xx.T)', speedDial: Record<string, string> = {}, callWaiting = true, calls = false) {
   const clock = new FakeClock();
   const log: string[] = [];
   const tones: Array<LineTone | null> = [];
@@ -17,6 +18,10 @@ function rig(map = '(*xx|[2-9]xx|xx.T)', speedDial: Record<string, string> = {})
     placeCall: (t) => log.push(`call ${t.uri ?? t.digits}`),
     answerCall: () => log.push('answer'),
     hangUp: (r) => log.push(`hangup ${r}`),
+    swapCalls: () => log.push('swap'),
+    callWaitingTone: (on) => log.push(`cw-beep ${on ? 'on' : 'off'}`),
+    callWaiting,
+    onCall: (event, call, cause) => calls && log.push(`${event} ${call.remote}${cause ? ' ' + cause : ''}`),
   };
   const line = new LineController(0, seams);
   return { clock, log, tones, line };
@@ -138,5 +143,102 @@ describe('LineController', () => {
     line.callFailed('busy');
     expect(line.state).toBe('busy');
     expect(tones.at(-1)).toBe('busy');
+  });
+
+  describe('call waiting and hook flash', () => {
+    /** A line in an answered incoming call from A. */
+    function inCall(callWaiting = true) {
+      const r = rig(undefined, {}, callWaiting, true);
+      r.line.incomingCall({ remote: 'sip:a@x', number: '100' });
+      r.line.offHook();
+      r.log.length = 0;
+      return r;
+    }
+
+    it('a second call waits with the beep over the call; flash answers it and holds the first, flash again swaps back', () => {
+      const { line, log } = inCall();
+      expect(line.callWaiting({ remote: 'sip:b@x', number: '200' })).toBe(true);
+      expect(line.state).toBe('connected');
+      expect(line.other).toMatchObject({ kind: 'waiting', call: { remote: 'sip:b@x', answeredAt: null } });
+      expect(log).toEqual(['started sip:b@x', 'cw-beep on']);
+      line.flash();
+      expect(log.slice(2)).toEqual(['cw-beep off', 'swap', 'answered sip:b@x']);
+      expect(line.call?.remote).toBe('sip:b@x');
+      expect(line.other).toMatchObject({ kind: 'held', call: { remote: 'sip:a@x' } });
+      line.flash();
+      expect(log.slice(5)).toEqual(['swap']);
+      expect(line.call?.remote).toBe('sip:a@x');
+      expect(line.other).toMatchObject({ kind: 'held', call: { remote: 'sip:b@x' } });
+      expect(line.state).toBe('connected');
+    });
+
+    it('a third call, or any second call with call_waiting off, is refused (the agent answers 486)', () => {
+      const off = inCall(false);
+      expect(off.line.callWaiting({ remote: 'sip:b@x' })).toBe(false);
+      expect(off.line.other).toBeNull();
+      const { line } = inCall();
+      expect(line.callWaiting({ remote: 'sip:b@x' })).toBe(true);
+      expect(line.callWaiting({ remote: 'sip:c@x' })).toBe(false);
+      expect(line.other?.call.remote).toBe('sip:b@x');
+    });
+
+    it('the waiting caller gives up: the beep stops and the call is logged unanswered', () => {
+      const { line, log } = inCall();
+      line.callWaiting({ remote: 'sip:b@x' });
+      line.otherCallEnded();
+      expect(line.other).toBeNull();
+      expect(log.slice(2)).toEqual(['cw-beep off', 'ended sip:b@x no-answer']);
+      line.flash(); // nothing to swap to now
+      expect(log).not.toContain('swap');
+    });
+
+    it('hanging up with a call waiting ends the first and rings the phone for the second, with its caller ID', () => {
+      const { line, log } = inCall();
+      line.callWaiting({ remote: 'sip:b@x', number: '200' });
+      line.onHook();
+      expect(log.slice(2)).toEqual(['hangup on-hook', 'ended sip:a@x normal', 'cw-beep off', 'ring 200']);
+      expect(line.state).toBe('ringing');
+      expect(line.other).toBeNull();
+      line.offHook();
+      expect(log.slice(6)).toEqual(['stop-ring', 'answer', 'answered sip:b@x']);
+      expect(line.state).toBe('connected');
+      expect(line.call?.remote).toBe('sip:b@x');
+    });
+
+    it('hanging up with a call on hold rings the phone for it; picking up takes it back (no second answered event)', () => {
+      const { line, log } = inCall();
+      line.callWaiting({ remote: 'sip:b@x' });
+      line.flash(); // B answered, A held
+      log.length = 0;
+      line.onHook();
+      expect(log).toEqual(['hangup on-hook', 'ended sip:b@x normal', 'ring -']);
+      line.offHook();
+      expect(log.slice(3)).toEqual(['stop-ring', 'answer']);
+      expect(line.call?.remote).toBe('sip:a@x');
+      // The far end of the held call hangs up while it rings: the ringing stops, logged as a remote hang-up.
+      const r = inCall();
+      r.line.callWaiting({ remote: 'sip:b@x' });
+      r.line.flash();
+      r.line.onHook();
+      r.log.length = 0;
+      r.line.incomingCallEnded();
+      expect(r.log).toEqual(['stop-ring', 'ended sip:a@x remote-hangup']);
+      expect(r.line.state).toBe('idle');
+    });
+
+    it('the far end of the call in the earpiece hangs up: flash takes the held call from the disconnect tone', () => {
+      const { line, log, tones } = inCall();
+      line.callWaiting({ remote: 'sip:b@x' });
+      line.flash();
+      line.remoteHangUp(); // B hangs up
+      expect(line.state).toBe('disconnected');
+      expect(line.other).toMatchObject({ kind: 'held', call: { remote: 'sip:a@x' } });
+      line.flash();
+      expect(line.state).toBe('connected');
+      expect(line.call?.remote).toBe('sip:a@x');
+      expect(line.other).toBeNull();
+      expect(tones.at(-1)).toBeNull();
+      expect(log.filter((l) => l === 'swap')).toHaveLength(2);
+    });
   });
 });
