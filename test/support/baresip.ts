@@ -170,11 +170,11 @@ export class Baresip {
  * baresip as a direct-IP far end (sip:5551234@127.0.0.1, no registrar) that answers by itself and sends a tone of
  * `toneHz` for 20 s; started. Its SIP port is for the agent's speed dial.
  */
-export async function startDirectFarEnd(o: { rtpPorts: string; toneHz: number; vol?: number }): Promise<{ far: Baresip; sipPort: number }> {
+export async function startDirectFarEnd(o: { rtpPorts: string; toneHz: number; vol?: number; user?: string; name?: string }): Promise<{ far: Baresip; sipPort: number }> {
   const sipPort = await freeUdpPort();
   const wav = join(mkdtempSync(join(tmpdir(), 'ata-far-')), 'far.wav');
   soxTone(wav, o.toneHz, 20, o.vol);
-  const far = new Baresip({ sipPort, ctrlPort: await freeUdpPort(), rtpPorts: o.rtpPorts, account: '"Far End" <sip:5551234@127.0.0.1>;regint=0;answermode=auto', sourceWav: wav });
+  const far = new Baresip({ sipPort, ctrlPort: await freeUdpPort(), rtpPorts: o.rtpPorts, account: `"${o.name ?? 'Far End'}" <sip:${o.user ?? '5551234'}@127.0.0.1>;regint=0;answermode=auto`, sourceWav: wav });
   await far.start();
   return { far, sipPort };
 }

@@ -93,7 +93,7 @@ export interface SimLineStatus {
 export class SimLineApi {
   constructor(readonly url: string) {}
 
-  async hook(state: 'on' | 'off'): Promise<void> {
+  async hook(state: 'on' | 'off' | 'flash'): Promise<void> {
     const r = await fetch(`${this.url}/api/lines/0/hook`, { method: 'POST', body: JSON.stringify({ state }), headers: { 'content-type': 'application/json' } });
     if (r.status !== 200) throw new Error(`hook ${state}: HTTP ${r.status} ${await r.text()}`);
   }
@@ -101,6 +101,11 @@ export class SimLineApi {
   async dial(digits: string, method: 'dtmf' | 'pulse'): Promise<number> {
     const r = await fetch(`${this.url}/api/lines/0/dial`, { method: 'POST', body: JSON.stringify({ digits, method }), headers: { 'content-type': 'application/json' } });
     return r.status;
+  }
+
+  /** GET /api/calls: the recent calls, newest first. */
+  async calls(): Promise<Array<{ direction: string; remote: string; answered: string | null; end: string | null; cause: string | null }>> {
+    return (await (await fetch(`${this.url}/api/calls`)).json()) as Array<{ direction: string; remote: string; answered: string | null; end: string | null; cause: string | null }>;
   }
 
   async status(): Promise<SimLineStatus> {
