@@ -36,6 +36,8 @@ export interface LineStatus {
   /** Digits collected in the current dialing attempt ("" when none): shows what the detectors recognised. */
   digits: string;
   call: LineCallStatus | null;
+  /** The line's second call beside `call`: a call waiting to be answered by a hook flash, or one on hold. */
+  other_call: { state: 'waiting' | 'held'; direction: 'in' | 'out'; remote: string } | null;
 }
 
 export interface StatusJson {

@@ -121,6 +121,7 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
                   duration_s: c.call.answeredAt === null ? 0 : Math.floor((now - c.call.answeredAt) / 1000),
                 }
               : null,
+            other_call: c.other ? { state: c.other.kind, direction: c.other.call.direction, remote: c.other.call.remote } : null,
           };
         }),
       };

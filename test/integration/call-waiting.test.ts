@@ -78,7 +78,7 @@ describe('call waiting with two real baresip far ends, direct IP', () => {
     let beep = -200;
     for (let at = 0; at + 2400 <= around.length; at += 400) beep = Math.max(beep, toneHeardDb(around.subarray(at, at + 2400), BEEP_HZ));
     expect(beep).toBeGreaterThan(-25);
-    expect(await phone.status()).toMatchObject({ state: 'connected', call: { direction: 'out', remote: expect.stringContaining('5550001') } });
+    expect(await phone.status()).toMatchObject({ state: 'connected', call: { direction: 'out', remote: expect.stringContaining('5550001') }, other_call: { state: 'waiting', direction: 'in' } });
 
     // Flash: B is answered, A is held by our re-INVITE (baresip answers it: the call is held, not refused).
     await phone.hook('flash');
@@ -89,6 +89,7 @@ describe('call waiting with two real baresip far ends, direct IP', () => {
     const withB = await nextSecond();
     expect(withB.b).toBeGreaterThan(-20);
     expect(withB.a).toBeLessThan(-40);
+    expect(await phone.status()).toMatchObject({ call: { direction: 'in' }, other_call: { state: 'held', direction: 'out', remote: expect.stringContaining('5550001') } });
 
     // Flash again: back to A, B held.
     const swapMark = agent.lines.length;

@@ -62,4 +62,25 @@ describe('Earpiece', () => {
     expect(out[0]).toBe(7);
     expect(far.pulls).toBe(0);
   });
+
+  it('the call-waiting beep is mixed over the far end: 300 ms of 440 Hz added to the call, then the call alone', () => {
+    const ear = new Earpiece(tonePlan('us'));
+    const far = farEnd(() => true);
+    ear.setRemote(far.audio);
+    ear.setOverlay('call-waiting');
+    const out = new Int16Array(160);
+    const frames: Int16Array[] = [];
+    for (let i = 0; i < 20; i++) (ear.fill(out), frames.push(out.slice()));
+    expect(far.pulls).toBe(20); // the call is never cut while the beep sounds
+    expect(ear.playing).toBe('remote');
+    // First 15 frames (300 ms): the far end's 1234 plus a sine; after that, exactly the far end.
+    const beep = frames.slice(0, 15).flatMap((f) => Array.from(f, (v) => v - 1234));
+    expect(Math.max(...beep)).toBeGreaterThan(1000);
+    expect(Math.min(...beep)).toBeLessThan(-1000);
+    expect(frames.slice(15).every((f) => f.every((v) => v === 1234))).toBe(true);
+    ear.setOverlay(null);
+    ear.fill(out);
+    expect(out.every((v) => v === 1234)).toBe(true);
+  });
 });
+

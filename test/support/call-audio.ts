@@ -87,6 +87,7 @@ export interface SimLineStatus {
   state: string;
   hook: string;
   call: { direction: string; codec: string; remote: string } | null;
+  other_call?: { state: string; direction: string; remote: string } | null;
 }
 
 /** Line 0 of a sim-board agent through its control API, as `ata phone` drives it. */
