@@ -77,5 +77,7 @@ console.log(`media call CPU floor, bare node:dgram (same packets and timer, no m
 // its timers a list entry per tick; the floor's own figure shows how much of ours is that.
 const d = dgramFloor.report;
 console.log(`media call heap growth, one end: ${r.heapGrowthKiB.toFixed(1)} KiB, GCs ${r.gcs} (${r.gcMs.toFixed(1)} ms) over ${SECONDS} s with ${r.sent} packets sent, ${r.received} received, ${r.lost} lost | bare node:dgram floor ${d.heapGrowthKiB.toFixed(1)} KiB, GCs ${d.gcs} (${d.gcMs.toFixed(1)} ms) (measured in this run)`);
+const syncFloor = await ours('floor-sync');
+console.log(`media call CPU floor, a Node thread with no event loop (Atomics.wait clock, fs.writeSync/readSync on the socket, no media code): ${syncFloor.perMin.toFixed(3)} s per call-minute (${syncFloor.report.sent} sent, ${syncFloor.report.received} received) | ${peer} | goal 0.3 s`);
 const sleepFloor = await ours('floor-sleep');
 console.log(`media call CPU floor, a Node thread waking 50 times a second to do nothing: ${sleepFloor.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);

@@ -55,9 +55,17 @@ export async function startBaresipCall({ sipBase = 45060, rtpBase = 45100, secon
   const b = spawn(BIN, ['-f', dirB, '-n', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   b.stdout.on('data', (d) => (logB += d));
   b.stderr.on('data', (d) => (logB += d));
-  await until(() => logB.includes('baresip is ready'), 10000, () => `baresip B did not start: ${logB}`);
-  const a = spawn(BIN, ['-f', dirA, '-n', '127.0.0.1', '-e', `/dial sip:b@127.0.0.1:${sipBase + 10}`], { stdio: 'ignore' });
-  await until(() => logB.includes('incoming rtp for \'audio\' established'), 10000, () => `no call: ${logB}`);
+  let a;
+  try {
+    await until(() => logB.includes('baresip is ready'), 10000, () => `baresip B did not start: ${logB}`);
+    a = spawn(BIN, ['-f', dirA, '-n', '127.0.0.1', '-e', `/dial sip:b@127.0.0.1:${sipBase + 10}`], { stdio: 'ignore' });
+    await until(() => logB.includes('incoming rtp for \'audio\' established'), 10000, () => `no call: ${logB}`);
+  } catch (err) {
+    // Left running, they would hold the fixed ports and fail the next run too.
+    b.kill('SIGKILL');
+    a?.kill('SIGKILL');
+    throw err;
+  }
   return {
     pidA: a.pid,
     pidB: b.pid,

@@ -7,6 +7,9 @@
 //   thread:      RtpStreamThread (session and clock in a worker), fed and drained every 20 ms by a main-thread clock
 //   floor-dgram: no media code: a bare node:dgram socket sending 172-byte datagrams on the same 20 ms timer and
 //                receiving the far end's
+//   floor-sync:  no media code and no event loop: a thread paced by Atomics.wait that sends each datagram with
+//                fs.writeSync on a connected socket and reads what came with fs.readSync until EAGAIN, the least
+//                any Node design that sends and receives 50 packets a second can cost here
 //   floor-sleep: no media code and no socket: a thread that wakes 50 times a second and does nothing (Atomics.wait),
 //                the least any Node process with a 20 ms packet clock can cost on this machine
 import dgram from 'node:dgram';
@@ -59,6 +62,25 @@ if (mode === 'main' || mode === 'main-timers') {
   counts = () => ({ sent, received });
   const datagram = Buffer.alloc(172);
   clock = new FrameClock(systemClock, 20, () => (s.send(datagram, to, '127.0.0.1'), sent++), { preciseMs: 0 });
+} else if (mode === 'floor-sync') {
+  const s = dgram.createSocket('udp4');
+  await new Promise((r) => s.bind(0, '127.0.0.1', r));
+  await new Promise((r) => s.connect(remotePort, '127.0.0.1', r));
+  port = s.address().port;
+  // The socket's fd, taken from Node's internals (a measurement only): the event loop stops reading it.
+  process.noDeprecation = true;
+  s._handle.recvStop();
+  const { Worker } = await import('node:worker_threads');
+  const tally = new Int32Array(new SharedArrayBuffer(8)); // sent, received
+  new Worker(`const fs = require('node:fs'); const { workerData: tally } = require('node:worker_threads'); const fd = ${s._handle.fd};
+    const wait = new Int32Array(new SharedArrayBuffer(4)); const out = Buffer.alloc(172); const inb = Buffer.alloc(1500);
+    const t0 = performance.now();
+    for (let n = 1; ; n++) {
+      const d = t0 + n * 20 - performance.now(); if (d > 0) Atomics.wait(wait, 0, 0, d);
+      try { fs.writeSync(fd, out); tally[0]++; } catch {}
+      for (;;) { try { fs.readSync(fd, inb, 0, 1500, null); tally[1]++; } catch { break; } }
+    }`, { eval: true, workerData: tally });
+  counts = () => ({ sent: tally[0], received: tally[1] });
 } else if (mode === 'floor-sleep') {
   // Its own thread so that stdin can still be read; the main thread sleeps in the event loop meanwhile.
   const { Worker } = await import('node:worker_threads');
