@@ -143,13 +143,11 @@ export class CallLayer {
 
   /** Ends the lines' second calls, waiting or held (the agent is stopping; it hangs up the lines after this). */
   endSecondCalls(): void {
-    for (const [id, call] of this.others) {
-      this.others.delete(id);
+    for (const call of [...this.others.values()]) {
       call.abandoned = true;
-      call.session?.hangUp();
+      call.session?.hangUp(); // its `ended` (otherEnded) releases it and tells the line; the line is told once
       this.track(call.session);
-      void call.media?.close().catch(() => undefined);
-      call.port.controller.otherCallEnded();
+      this.otherEnded(call);
     }
   }
 
@@ -343,11 +341,6 @@ export class CallLayer {
     const call: LineCall = { port, session: null, media: null, abandoned: false };
     const slot = waits ? this.others : this.calls;
     slot.set(port.id, call);
-    const forget = (): void => {
-      if (slot.get(port.id) !== call) return;
-      slot.delete(port.id);
-      void call.media?.close().catch((err) => this.log.warn({ err: String(err) }, 'closing call media failed'));
-    };
     const contactUser = account?.user ?? 'pi-ata';
     const session = InviteSession.answerable(
       this.sessionBase(port.id, contactUser, {
@@ -367,18 +360,18 @@ export class CallLayer {
       media.onInfoDigit((digit) => session.sendDtmfInfo(digit));
     } catch (err) {
       this.log.warn({ line: port.id, err: err instanceof Error ? err.message : String(err) }, 'incoming offer refused');
-      forget();
+      this.release(slot, call);
       session.reject(488);
       return;
     }
     if (session.state !== 'offered') {
-      forget(); // cancelled while the stream was being set up
+      this.release(slot, call); // cancelled while the stream was being set up
       return;
     }
     const who = callerIdentity(req);
     this.log.info({ line: port.id, from: who.remote, number: who.number, name: who.name, alert_info: who.alertInfo, waiting: waits || undefined }, waits ? 'incoming call: waiting' : 'incoming call');
     if (!(waits ? c.callWaiting(who) : c.incomingCall(who))) {
-      forget();
+      this.release(slot, call);
       session.reject(486);
       return;
     }
@@ -482,9 +475,7 @@ export class CallLayer {
 
   /** The line's second call ended (the waiting caller gave up, the held far end hung up): true when it was that. */
   private otherEnded(call: LineCall): boolean {
-    if (this.others.get(call.port.id) !== call) return false;
-    this.others.delete(call.port.id);
-    void call.media?.close().catch((err) => this.log.warn({ err: String(err) }, 'closing call media failed'));
+    if (!this.release(this.others, call)) return false;
     call.port.controller.otherCallEnded();
     return true;
   }
@@ -492,11 +483,17 @@ export class CallLayer {
   /** Forgets the line's call and releases its media. */
   private drop(lineId: number): void {
     const call = this.calls.get(lineId);
-    if (!call) return;
-    this.calls.delete(lineId);
+    if (call) this.release(this.calls, call);
+  }
+
+  /** Takes `call` out of `slot` (the line's call or its second call) and closes its media; false when not there. */
+  private release(slot: Map<number, LineCall>, call: LineCall): boolean {
+    if (slot.get(call.port.id) !== call) return false;
+    slot.delete(call.port.id);
     const media = call.media;
     call.media = null;
     void media?.close().catch((err) => this.log.warn({ err: String(err) }, 'closing call media failed'));
+    return true;
   }
 
   private requireHost(): SignallingHost {
