@@ -6,7 +6,8 @@
 // wire figure here).
 // Two placements of the same clock (FrameClock on systemClock: a whole-millisecond timer, then Atomics.wait):
 //  - media thread: RtpStreamThread, the session and its clock in a worker; the main thread only queues frames
-//    (exported, not used by the agent).
+//    (exported, not used by the agent). Measured twice: at its default raised priority (nice -10, which needs root
+//    or CAP_SYS_NICE; the line says when it did not get it) and at the process's own.
 //  - main thread: FrameClock and RtpSession on the thread that makes the garbage: the agent's placement (the sim
 //    board, tones). Both run the full length.
 // The sink runs in a worker thread: the far end is another machine and does not share our garbage collector, so
@@ -18,7 +19,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { systemClock, seededRandom } from '../../dist/hal/clock.js';
 import { FrameClock } from '../../dist/hal/frame-clock.js';
 import { RtpSession } from '../../dist/src/media/rtp-session.js';
-import { RtpStreamThread } from '../../dist/src/media/rtp-stream-thread.js';
+import { MEDIA_THREAD_NICE, RtpStreamThread } from '../../dist/src/media/rtp-stream-thread.js';
+import { getPriority } from 'node:os';
 import { captureMissing, startCapture, clockFigures } from './lib/wire-capture.mjs';
 import { baresipMissing, startBaresipCall } from './lib/baresip-call.mjs';
 
@@ -78,8 +80,9 @@ function print(w, peer) {
 }
 
 // The media thread: the main thread keeps three or four frames queued, from a timer that GC pauses may delay.
-{
-  const stream = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 30000, max: 39999 }, remoteAddress: '127.0.0.1', remotePort: sinkPort, codec: 'PCMU' });
+async function mediaThread(label, nice) {
+  const stream = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 30000, max: 39999 }, remoteAddress: '127.0.0.1', remotePort: sinkPort, codec: 'PCMU', nice });
+  if (stream.nice !== nice) label += `, asked for nice ${nice} but runs at ${stream.nice} (no CAP_SYS_NICE)`;
   const pauses0 = pauses.length;
   const cpu0 = process.cpuUsage();
   let queued = 0;
@@ -99,10 +102,14 @@ function print(w, peer) {
   await stream.close();
   const cpu = process.cpuUsage(cpu0);
   const sent = stats.packetsSent;
-  await report('media thread', frames, cpu, stats.skippedFrames, `, silence for ${stats.underruns} empty ticks, ${sent - frames} after the end`, stream.localPort);
+  await report(label, frames, cpu, stats.skippedFrames, `, silence for ${stats.underruns} empty ticks, ${sent - frames} after the end`, stream.localPort);
   const own = pauses.slice(pauses0).sort((a, b) => a - b);
-  console.log(`media clock garbage beside it: ${own.length} GC pauses on the main thread, longest ${(own.at(-1) ?? 0).toFixed(1)} ms, p90 ${(own[Math.floor(own.length * 0.9)] ?? 0).toFixed(1)} ms | no peer figure`);
+  console.log(`media clock garbage beside the ${label}: ${own.length} GC pauses on the main thread, longest ${(own.at(-1) ?? 0).toFixed(1)} ms, p90 ${(own[Math.floor(own.length * 0.9)] ?? 0).toFixed(1)} ms | no peer figure`);
 }
+// Raised (the default) and not raised, one after the other in the same run: the difference is what the scheduler
+// costs the clock when the cores are busy.
+await mediaThread(`media thread, nice ${MEDIA_THREAD_NICE}`, MEDIA_THREAD_NICE);
+await mediaThread('media thread, not raised', getPriority());
 
 // The same clock on the main thread, beside the garbage.
 {

@@ -3,6 +3,7 @@
  * sockets, the jitter buffer and the packet clock, in a V8 isolate of its own: the agent's garbage and its
  * collector's pauses (10-20 ms for a busy heap) happen on the main thread's heap and cannot delay a packet here.
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../../hal/clock.js';
 import { FrameRing } from './frame-ring.js';
@@ -53,8 +54,21 @@ async function main(port: NonNullable<typeof parentPort>, start: ThreadStart): P
       // The caller's side checks addresses and digits before posting; nothing sent here may end the call.
     }
   });
-  reply({ type: 'opened', localPort: session.localPort, ssrc: session.ssrc, frameSize: session.frameSize });
+  reply({ type: 'opened', localPort: session.localPort, ssrc: session.ssrc, frameSize: session.frameSize, nice: setOwnNice(start.nice) });
   pump.start();
+}
+
+/**
+ * On Linux the nice value is per thread, and os.setPriority with no pid is setpriority(PRIO_PROCESS, 0): this
+ * thread only. Returns the value the thread now has.
+ */
+function setOwnNice(nice: number): number {
+  try {
+    setPriority(nice);
+  } catch {
+    // EACCES: raising needs CAP_SYS_NICE. The stream runs anyway, at the priority the process has.
+  }
+  return getPriority();
 }
 
 if (parentPort) void main(parentPort, workerData as ThreadStart);

@@ -1,0 +1,83 @@
+/**
+ * RtpStreamThread: an RTP stream and its packet clock on a worker thread of their own. The worker is the built one
+ * (dist/, which `npm test` builds first): a worker thread loads JavaScript, not the TypeScript under src/.
+ *
+ * These run on the real clock, because the media thread's clock is the system's by design (nothing can be injected
+ * across a thread boundary); they wait for conditions (a frame heard, a thread gone), never for a length of time.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { decodeMuLaw, encodeMuLaw } from '../../src/media/g711.js';
+import { RtpStreamThread, RtpStreamThreadError, type RtpStreamThreadOptions } from '../../dist/src/media/rtp-stream-thread.js';
+
+const base: RtpStreamThreadOptions = { localAddress: '127.0.0.1', ports: { min: 37000, max: 37999 }, remoteAddress: '127.0.0.1', remotePort: 9, codec: 'PCMU' };
+const open: RtpStreamThread[] = [];
+async function start(options: Partial<RtpStreamThreadOptions> = {}): Promise<RtpStreamThread> {
+  const t = await RtpStreamThread.open({ ...base, ...options });
+  open.push(t);
+  return t;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+/** The nice value of every thread of this process, read from /proc (field 19 of each thread's stat). */
+function threadNices(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+describe('RtpStreamThread', () => {
+  it('streams frames queued on one media thread to the earpiece ring of another, bit-exact after G.711', async () => {
+    const a = await start();
+    const b = await start({ remotePort: a.localPort });
+    a.setRemote('127.0.0.1', b.localPort);
+    // The same noise-like frame over and over: the stream is periodic in 160 samples, and the earpiece's frames need
+    // not start where a packet did (the jitter buffer plays by samples), so a heard frame is the sent one rotated.
+    const pcm = new Int16Array(160);
+    let x = 12345;
+    for (let i = 0; i < pcm.length; i++) pcm[i] = ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) - 32768;
+    const expected = decodeMuLaw(encodeMuLaw(pcm));
+    const isRotationOfExpected = (f: Int16Array): boolean => {
+      for (let k = 0; k < 160; k++) if (f.every((v, i) => v === expected[(i + k) % 160])) return true;
+      return false;
+    };
+    const heard = new Int16Array(160);
+    let matched = false;
+    await vi.waitFor(
+      () => {
+        while (a.queuedFrames < 3) a.writeFrame(pcm);
+        while (b.readFrame(heard)) if (isRotationOfExpected(heard)) matched = true;
+        expect(matched).toBe(true);
+      },
+      { timeout: 5000, interval: 10 },
+    );
+    const stats = await b.stats();
+    expect(stats.packetsReceived).toBeGreaterThan(0);
+  });
+
+  it('runs the media thread at the nice value asked for, and no other thread of the process', async () => {
+    // Lowering priority (a higher nice) is allowed without privilege, so this holds for any user.
+    const before = threadNices().filter((n) => n === 7).length;
+    const t = await start({ nice: 7 });
+    expect(t.nice).toBe(7);
+    expect(threadNices().filter((n) => n === 7).length).toBe(before + 1);
+    expect(getPriority()).not.toBe(7);
+  });
+
+  it('raises the media thread to MEDIA_THREAD_NICE by default when permitted (root or CAP_SYS_NICE), else keeps the process priority', async () => {
+    const t = await start();
+    // CAP_SYS_NICE is bit 23 of the effective capability set.
+    const capEff = BigInt('0x' + (/CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'));
+    const mayRaise = ((capEff >> 23n) & 1n) === 1n;
+    expect(t.nice).toBe(mayRaise ? -10 : getPriority());
+  });
+
+  it('refuses a nice value that is not an integer from -20 to 19 with a typed error', async () => {
+    await expect(RtpStreamThread.open({ ...base, nice: -21 })).rejects.toBeInstanceOf(RtpStreamThreadError);
+    await expect(RtpStreamThread.open({ ...base, nice: 1.5 })).rejects.toBeInstanceOf(RtpStreamThreadError);
+  });
+});
