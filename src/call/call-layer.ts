@@ -1,6 +1,7 @@
 /**
  * The piece that joins the SIP stack to the analog lines: it is the stack's call layer (INVITEs, BYEs and ACKs
- * come here) and every line's call side (the line controller places, answers and hangs up through it). One call
+ * come here) and every line's call side (the line controller places, answers and hangs up through it). It owns
+ * each line's calls (line-call.ts); placing a call is outgoing-call.ts, taking one is incoming-call.ts. One call
  * per line at a time; a line that is not idle and on hook answers a new INVITE with 486 Busy Here.
  *
  * A line in a call takes a second incoming call as a waiting call (`[[line]] call_waiting`): it rings the far end
@@ -19,19 +20,18 @@ import type { AccountConfig, MediaConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { FxsPort } from '../phone/fxs-port.js';
 import { dialogKeyOfRequest } from '../sip/dialog.js';
-import { SipCredentials } from '../sip/digest.js';
-import { formatNameAddr, quoteString } from '../sip/header-values.js';
-import { getHeader, type SipRequest, type SipResponse } from '../sip/message.js';
+import type { InviteSession, SessionBase } from '../sip/invite-session.js';
+import type { SipRequest } from '../sip/message.js';
 import { buildResponse } from '../sip/serializer.js';
 import type { InviteServerTransaction, ServerTransaction } from '../sip/server-transaction.js';
 import type { TransactionLayer } from '../sip/transaction-layer.js';
 import type { Peer } from '../sip/transport.js';
-import { parseUri } from '../sip/uri.js';
 import { holdCall, retrieveCall } from './call-hold.js';
-import { CallMedia } from './call-media.js';
-import { bracket, lineForRequest, nextHopOf, ProxyAddresses, targetUri, withLr } from './call-routing.js';
-import { callerIdentity } from './caller-identity.js';
-import { InviteSession, type CallEnd, type SessionBase } from '../sip/invite-session.js';
+import type { CallMediaOptions } from './call-media.js';
+import { bracket, lineForRequest } from './call-routing.js';
+import { IncomingCalls } from './incoming-call.js';
+import { errorText, type CallDesk, type CallSlot, type LineCall } from './line-call.js';
+import { OutgoingCalls } from './outgoing-call.js';
 
 /** What the call layer needs from the SIP stack. */
 export interface SignallingHost {
@@ -49,31 +49,23 @@ export interface CallLayerOptions {
   userAgent: string;
 }
 
-/** One line's call: the signalling and the media, either of which may not exist yet. */
-interface LineCall {
-  port: FxsPort;
-  session: InviteSession | null;
-  media: CallMedia | null;
-  /** The phone hung up while the media was still being set up. */
-  abandoned: boolean;
-  /** Early media being set up from a 180/183 with SDP; the answer waits for it. */
-  early?: Promise<void>;
-}
-
-export class CallLayer {
+export class CallLayer implements CallDesk {
   private host: SignallingHost | null = null;
   private readonly ports = new Map<number, FxsPort>();
-  /** Each line's call in the earpiece. */
-  private readonly calls = new Map<number, LineCall>();
-  /** Each line's second call: waiting to be answered, or held by a hook flash. */
-  private readonly others = new Map<number, LineCall>();
-  private readonly proxies = new ProxyAddresses();
-  private readonly log: Logger;
+  readonly calls: CallSlot = new Map();
+  readonly others: CallSlot = new Map();
+  readonly log: Logger;
+  readonly userAgent: string;
   /** BYEs still waiting for their answer; shutdown waits for them so calls end properly. */
   private readonly byes = new Set<Promise<void>>();
+  private readonly outgoing: OutgoingCalls;
+  private readonly incoming: IncomingCalls;
 
   constructor(private readonly o: CallLayerOptions) {
     this.log = o.log.child({ component: 'call' });
+    this.userAgent = o.userAgent;
+    this.outgoing = new OutgoingCalls(this, o.media.codecs, () => this.requireHost().contact.host);
+    this.incoming = new IncomingCalls(this, o.random);
   }
 
   /** The stack, once it is open (lines are built before it). */
@@ -88,11 +80,7 @@ export class CallLayer {
   // --- the line's call side ----------------------------------------------------------------------------------
 
   placeCall(port: FxsPort, target: { digits: string; uri?: string }): void {
-    void this.dial(port, target).catch((err) => {
-      this.log.error({ line: port.id, err: err instanceof Error ? err.message : String(err) }, 'call could not be placed');
-      this.drop(port.id);
-      port.controller.callFailed('congestion');
-    });
+    this.outgoing.place(port, target);
   }
 
   answerCall(port: FxsPort): void {
@@ -162,7 +150,7 @@ export class CallLayer {
     this.o.clock.clearTimeout(timer);
   }
 
-  private track(session: InviteSession | null): void {
+  track(session: InviteSession | null): void {
     const bye = session?.byeSettled;
     if (!bye) return;
     this.byes.add(bye);
@@ -174,7 +162,9 @@ export class CallLayer {
   onRequest(req: SipRequest, st: ServerTransaction, source: Peer): void {
     const inDialog = req.parsed.to.params.get('tag') != null;
     if (req.method === 'INVITE' && !inDialog) {
-      void this.incoming(req, st as InviteServerTransaction, source).catch((err) => {
+      const lineId = lineForRequest(req, this.host?.accounts.map((a) => a.config) ?? [], [...this.ports.keys()]);
+      const port = lineId === undefined ? undefined : this.ports.get(lineId);
+      void this.incoming.offer(req, st as InviteServerTransaction, source, port).catch((err) => {
         this.log.error({ err: err instanceof Error ? err.stack : String(err) }, 'incoming call failed');
         st.respond(buildResponse(req, 500, undefined, [['User-Agent', this.o.userAgent]], { toTag: 'error' }));
       });
@@ -213,203 +203,6 @@ export class CallLayer {
     return false;
   }
 
-  // --- outgoing ----------------------------------------------------------------------------------------------
-
-  private async dial(port: FxsPort, target: { digits: string; uri?: string }): Promise<void> {
-    const host = this.requireHost();
-    const account = this.accountOf(port.id);
-    const requestUri = targetUri(target, account);
-    if (!requestUri) {
-      this.log.warn({ line: port.id, digits: target.digits }, 'no route: the line has no account; dial a speed-dial code or an IP address (a*b*c*d)');
-      port.controller.callFailed('congestion');
-      return;
-    }
-    const call: LineCall = { port, session: null, media: null, abandoned: false };
-    this.calls.set(port.id, call);
-    const media = await CallMedia.forOffer(this.mediaOptions(port.id));
-    call.media = media;
-    media.onInfoDigit((digit) => call.session?.sendDtmfInfo(digit));
-    if (call.abandoned) {
-      await media.close();
-      return;
-    }
-    const contactUser = account?.user ?? 'pi-ata';
-    const nextHop = nextHopOf(account);
-    const from = account
-      ? `${account.display_name ? quoteString(account.display_name) + ' ' : ''}<sip:${account.user}@${account.domain}>`
-      : `<sip:${contactUser}@${bracket(host.contact.host)}>`;
-    const log = this.log.child({ line: port.id });
-    log.info({ to: requestUri, codecs: this.o.media.codecs }, 'placing call');
-    call.session = InviteSession.call({
-      ...this.sessionBase(port.id, contactUser, {
-        ringing: (res) => this.outgoingRinging(call, res),
-        answered: (sdp) => void this.outgoingAnswered(call, sdp),
-        ended: (how) => this.outgoingEnded(call, how),
-        dtmf: (digit) => call.media?.playDigit(digit),
-      }),
-      requestUri,
-      from,
-      to: formatNameAddr({ uri: parseUri(requestUri), params: new Map() }),
-      ...(nextHop ? { route: `<${withLr(nextHop)}>` } : {}),
-      ...(account ? { credentials: new SipCredentials(account.auth_user, account.password) } : {}),
-      sdpOffer: media.offerSdp(),
-    });
-  }
-
-  /**
-   * 180/183 for our call. With SDP it is early media (RFC 3960's gateway model, as carriers use it for their
-   * ringback and announcements): the stream follows that SDP at once and the far end's audio plays over our
-   * ringback. An SDP we cannot use is ignored here (the line hears our ringback); the 200's SDP is what counts.
-   */
-  private outgoingRinging(call: LineCall, res: SipResponse): void {
-    call.port.controller.callRinging();
-    const media = call.media;
-    const type = (getHeader(res, 'Content-Type') ?? '').split(';')[0].trim().toLowerCase();
-    if (!media || res.body.length === 0 || type !== 'application/sdp') return;
-    const sdp = res.body;
-    call.early = (call.early ?? Promise.resolve()).then(async () => {
-      try {
-        await media.useAnswer(sdp);
-      } catch (err) {
-        this.log.warn({ line: call.port.id, err: err instanceof Error ? err.message : String(err) }, 'early media SDP unusable: ignored');
-        return;
-      }
-      if (this.calls.get(call.port.id) !== call || call.session?.state !== 'early') return;
-      media.connect(call.port, true);
-      this.log.info({ line: call.port.id, status: res.status, remote: `${media.negotiated?.remoteAddress}:${media.negotiated?.remotePort}` }, 'early media');
-    });
-  }
-
-  private async outgoingAnswered(call: LineCall, sdp: string): Promise<void> {
-    await call.early;
-    const media = call.media;
-    if (!media || this.calls.get(call.port.id) !== call) return;
-    try {
-      await media.useAnswer(sdp);
-    } catch (err) {
-      this.log.warn({ line: call.port.id, err: err instanceof Error ? err.message : String(err) }, 'answer SDP unusable: hanging up');
-      call.session?.hangUp();
-      this.drop(call.port.id);
-      call.port.controller.callFailed('congestion');
-      return;
-    }
-    if (this.calls.get(call.port.id) !== call) return;
-    media.connect(call.port);
-    this.log.info({ line: call.port.id, codec: media.codec, remote: `${media.negotiated?.remoteAddress}:${media.negotiated?.remotePort}` }, 'call connected');
-    call.port.controller.callAnswered(media.codec);
-  }
-
-  private outgoingEnded(call: LineCall, how: CallEnd): void {
-    this.log.info({ line: call.port.id, ...how }, 'call ended');
-    if (this.otherEnded(call)) return;
-    if (this.calls.get(call.port.id) !== call) return; // we hung up: the line has moved on
-    this.drop(call.port.id);
-    const c = call.port.controller;
-    if (c.state === 'ringing') c.incomingCallEnded(); // rung again for it after a hang-up
-    else if (how.kind === 'remote-bye' || how.kind === 'no-ack') c.remoteHangUp();
-    else if (how.kind === 'rejected' && (how.status === 486 || how.status === 600)) c.callFailed('busy');
-    else c.callFailed('congestion');
-  }
-
-  // --- incoming ----------------------------------------------------------------------------------------------
-
-  private async incoming(req: SipRequest, st: InviteServerTransaction, source: Peer): Promise<void> {
-    const lineId = lineForRequest(req, this.host?.accounts.map((a) => a.config) ?? [], [...this.ports.keys()]);
-    const port = lineId === undefined ? undefined : this.ports.get(lineId);
-    const reply = (status: number, headers: Array<[string, string]> = []): void => {
-      st.respond(buildResponse(req, status, undefined, [['User-Agent', this.o.userAgent], ...headers], { toTag: 'x' + Math.floor(this.o.random() * 1e9).toString(36) }));
-    };
-    if (!port) {
-      reply(404);
-      return;
-    }
-    const account = this.accountOf(port.id);
-    if (account && account.accept_from === 'proxy' && !(await this.proxies.isFrom(account, source.host))) {
-      this.log.warn({ line: port.id, peer: `${source.host}:${source.port}` }, 'INVITE not from our registrar/proxy refused (accept_from = "proxy")');
-      reply(403);
-      return;
-    }
-    const c = port.controller;
-    const busy = this.calls.has(port.id) || c.state !== 'idle' || c.hook !== 'on';
-    // A line in a call may take a second one as a waiting call (the line controller says whether it does).
-    const waits = busy && c.state === 'connected' && c.other === null && this.calls.has(port.id) && !this.others.has(port.id);
-    if (busy && !waits) {
-      this.log.info({ line: port.id, state: c.state, hook: c.hook }, 'incoming call: line busy');
-      reply(486);
-      return;
-    }
-    const call: LineCall = { port, session: null, media: null, abandoned: false };
-    const slot = waits ? this.others : this.calls;
-    slot.set(port.id, call);
-    const contactUser = account?.user ?? 'pi-ata';
-    const session = InviteSession.answerable(
-      this.sessionBase(port.id, contactUser, {
-        ringing: () => undefined,
-        answered: (ackSdp) => void this.incomingAcked(call, ackSdp),
-        ended: (how) => this.incomingEnded(call, how),
-        dtmf: (digit) => call.media?.playDigit(digit),
-      }),
-      req,
-      st,
-    );
-    call.session = session;
-    try {
-      // An INVITE without SDP (a late offer, RFC 3261 13.2.1) gets our offer in the 200 and its answer in the ACK.
-      const media = req.body.length === 0 ? await CallMedia.forLateOffer(this.mediaOptions(port.id)) : await CallMedia.forAnswer(this.mediaOptions(port.id), req.body);
-      call.media = media;
-      media.onInfoDigit((digit) => session.sendDtmfInfo(digit));
-    } catch (err) {
-      this.log.warn({ line: port.id, err: err instanceof Error ? err.message : String(err) }, 'incoming offer refused');
-      this.release(slot, call);
-      session.reject(488);
-      return;
-    }
-    if (session.state !== 'offered') {
-      this.release(slot, call); // cancelled while the stream was being set up
-      return;
-    }
-    const who = callerIdentity(req);
-    this.log.info({ line: port.id, from: who.remote, number: who.number, name: who.name, alert_info: who.alertInfo, waiting: waits || undefined }, waits ? 'incoming call: waiting' : 'incoming call');
-    if (!(waits ? c.callWaiting(who) : c.incomingCall(who))) {
-      this.release(slot, call);
-      session.reject(486);
-      return;
-    }
-    session.ring();
-  }
-
-  /** The ACK of our 200: for a late offer it carries the answer, without which the call cannot have audio. */
-  private async incomingAcked(call: LineCall, ackSdp: string): Promise<void> {
-    this.log.info({ line: call.port.id }, 'ACK received: call confirmed');
-    const media = call.media;
-    if (!media?.awaitingAnswer || !this.isLive(call)) return;
-    try {
-      if (ackSdp.length === 0) throw new Error('the ACK has no SDP answer');
-      await media.useAnswer(ackSdp);
-    } catch (err) {
-      // RFC 3261 13.3.1.4: a UAS that cannot use the answer in the ACK ends the call with a BYE.
-      this.log.warn({ line: call.port.id, err: err instanceof Error ? err.message : String(err) }, 'late offer: no usable answer in the ACK, hanging up');
-      call.session?.hangUp();
-      this.track(call.session);
-      this.drop(call.port.id);
-      call.port.controller.remoteHangUp();
-      return;
-    }
-    if (this.calls.get(call.port.id) !== call) return; // held again meanwhile: the stream joins the line on retrieval
-    media.connect(call.port);
-    this.log.info({ line: call.port.id, codec: media.codec, remote: `${media.negotiated?.remoteAddress}:${media.negotiated?.remotePort}` }, 'late offer answered in the ACK');
-  }
-
-  private incomingEnded(call: LineCall, how: CallEnd): void {
-    this.log.info({ line: call.port.id, ...how }, 'call ended');
-    if (this.otherEnded(call)) return;
-    if (this.calls.get(call.port.id) !== call) return;
-    this.drop(call.port.id);
-    const c = call.port.controller;
-    if (c.state === 'ringing') c.incomingCallEnded();
-    else if (how.kind === 'remote-bye' || how.kind === 'no-ack') c.remoteHangUp();
-  }
-
   private reinvite(call: LineCall, req: SipRequest, st: ServerTransaction): void {
     const dialog = call.session?.dialog;
     if (!call.media || !dialog || call.session?.state !== 'confirmed' || call.session.modifying) {
@@ -429,14 +222,14 @@ export class CallLayer {
       if (wasSending !== call.media.sending) this.log.info({ line: call.port.id, direction: m.direction, held: m.held }, call.media.sending ? 'call resumed: our audio goes out again' : 'call on hold: our audio stops');
       call.session.answerReinvite(req, st, buildResponse(req, 200, undefined, [['Contact', `<${this.contactUri(call.port.id)}>`], ['User-Agent', this.o.userAgent], ['Content-Type', 'application/sdp']], { body: sdp }));
     } catch (err) {
-      this.log.warn({ line: call.port.id, err: err instanceof Error ? err.message : String(err) }, 're-INVITE refused');
+      this.log.warn({ line: call.port.id, err: errorText(err) }, 're-INVITE refused');
       st.respond(buildResponse(req, 488, undefined, [['User-Agent', this.o.userAgent]]));
     }
   }
 
   // --- shared ------------------------------------------------------------------------------------------------
 
-  private sessionBase(lineId: number, contactUser: string, events: SessionBase['events']): SessionBase {
+  sessionBase(lineId: number, contactUser: string, events: SessionBase['events']): SessionBase {
     const log = this.log.child({ line: lineId });
     return {
       transactions: this.requireHost().transactions,
@@ -454,12 +247,12 @@ export class CallLayer {
     return `sip:${user}@${bracket(c.host)}:${c.port}`;
   }
 
-  private mediaOptions(lineId: number) {
+  mediaOptions(lineId: number): CallMediaOptions {
     const log = this.log.child({ line: lineId });
     return { clock: this.o.clock, random: this.o.random, media: this.o.media, sdpAddress: this.requireHost().contact.host, log: (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg) };
   }
 
-  private accountOf(lineId: number): AccountConfig | undefined {
+  accountOf(lineId: number): AccountConfig | undefined {
     return this.host?.accounts.find((a) => a.config.line === lineId)?.config;
   }
 
@@ -469,25 +262,25 @@ export class CallLayer {
     return undefined;
   }
 
-  private isLive(call: LineCall): boolean {
+  isLive(call: LineCall): boolean {
     return this.calls.get(call.port.id) === call || this.others.get(call.port.id) === call;
   }
 
   /** The line's second call ended (the waiting caller gave up, the held far end hung up): true when it was that. */
-  private otherEnded(call: LineCall): boolean {
+  otherEnded(call: LineCall): boolean {
     if (!this.release(this.others, call)) return false;
     call.port.controller.otherCallEnded();
     return true;
   }
 
   /** Forgets the line's call and releases its media. */
-  private drop(lineId: number): void {
+  drop(lineId: number): void {
     const call = this.calls.get(lineId);
     if (call) this.release(this.calls, call);
   }
 
   /** Takes `call` out of `slot` (the line's call or its second call) and closes its media; false when not there. */
-  private release(slot: Map<number, LineCall>, call: LineCall): boolean {
+  release(slot: CallSlot, call: LineCall): boolean {
     if (slot.get(call.port.id) !== call) return false;
     slot.delete(call.port.id);
     const media = call.media;
