@@ -8,6 +8,9 @@
  * hook ends A and rings the phone for B, which was on hold; off hook takes B back; on hook ends B. The call log
  * has both calls, answered, ended normally.
  *
+ * Then the agent is stopped (SIGTERM) with A in the earpiece and B waiting: A gets a BYE, B a 480, the phone is not
+ * rung for B on the way out, and the agent exits 0.
+ *
  * Real time: baresip's RTP runs on its own clock, so the test waits for conditions (log lines, baresip events,
  * the earpiece recording growing), each bounded, never for a fixed time.
  */
@@ -124,4 +127,28 @@ describe('call waiting with two real baresip far ends, direct IP', () => {
     expect(first.answered).not.toBeNull();
     expect(second.answered).not.toBeNull();
   }, 90_000);
+
+  it('stopping the agent with one call up and one waiting ends both (BYE and 480) without ringing the phone', async () => {
+    const mark = agent.lines.length;
+    const after = (pred: (l: Record<string, unknown>) => boolean) => agent.waitForLog(loggedAfter(agent.lines, mark, pred), 20_000);
+    const establishedA = farA.events.length;
+    await phone.hook('off');
+    expect(await phone.dial('11', 'pulse')).toBe(200);
+    await all(farA.event('CALL_ESTABLISHED', 20_000, establishedA));
+    const ringingB = farB.events.length;
+    farB.command('dial', `sip:pi-ata@127.0.0.1:${agentSip}`);
+    await all(after((l) => l.msg === 'incoming call: waiting'));
+    await all(farB.event('CALL_RINGING', 10_000, ringingB));
+
+    const stopMark = agent.lines.length;
+    const closedA = farA.events.length;
+    const closedB = farB.events.length;
+    expect(await agent.terminate()).toBe(0);
+    const byeA = await all(farA.event('CALL_CLOSED', 10_000, closedA));
+    const refusedB = await all(farB.event('CALL_CLOSED', 10_000, closedB));
+    expect(byeA.param).toBe('Connection reset by peer'); // baresip's words for a BYE received
+    expect(String(refusedB.param)).toMatch(/^480/);
+    const rung = agent.lines.slice(stopMark).filter((l) => l.msg === 'line state' && l.to === 'ringing');
+    expect(rung).toEqual([]);
+  }, 60_000);
 });
