@@ -58,6 +58,7 @@ export function buildFxsPort(cfg: LineConfig, hw: { line: Line; audio: AudioPort
     clock: deps.clock,
     dialPlan: cfg.dial_plan,
     speedDial: cfg.speed_dial,
+    ...(cfg.hotline ? { hotline: { uri: cfg.hotline, delayMs: cfg.hotline_delay_s * 1000 } } : {}),
     tonePlan: plan,
     ringCadence: (call: IncomingCall) => {
       if (!distinctiveRingFromAlertInfo(call.alertInfo) && cfg.tone_plan.ring) return cfg.tone_plan.ring;

@@ -127,6 +127,16 @@ export const lineSchema = z.strictObject({
   speed_dial: z
     .record(z.string().regex(/^[0-9*#]{1,16}$/, { message: 'speed-dial code must be 1-16 of 0-9 * #' }), sipUri)
     .default({}),
+  /**
+   * Off-hook auto-dial, for door phones, intercoms and lift or courtesy phones: lifting the handset calls this URI
+   * (through the line's account when it has one, as a speed-dial URI would be).
+   */
+  hotline: sipUri.optional(),
+  /**
+   * 0: the hotline is called at once, with no dial tone. More: a warm line: dial tone for this many seconds, and the
+   * hotline is called only if no digit was dialled by then (a digit dials as usual).
+   */
+  hotline_delay_s: z.int().min(0).max(60).default(0),
 });
 
 const jitterSchema = z

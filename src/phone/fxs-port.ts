@@ -15,7 +15,7 @@ import type { TonePlan } from '../media/tone-plan.js';
 import { DigitMap } from './digit-map.js';
 import type { HookEvent } from './hook-detector.js';
 import { Earpiece, type RemoteAudio } from './earpiece.js';
-import { LineController, type CallCause, type CallInfo, type IncomingCall, type LineState, type LineTimers } from './line-controller.js';
+import { LineController, type CallCause, type CallInfo, type Hotline, type IncomingCall, type LineState, type LineTimers } from './line-controller.js';
 import { Ringer, type CallerIdTiming } from './ringer.js';
 
 
@@ -41,6 +41,8 @@ export interface FxsPortOptions {
   clock: Clock;
   dialPlan: string;
   speedDial?: Readonly<Record<string, string>>;
+  /** Off-hook auto-dial (`[[line]] hotline`, `hotline_delay_s`). */
+  hotline?: Hotline;
   tonePlan: TonePlan;
   /** The ring cadence for a call (the line's country, or the distinctive ring its Alert-Info asks for). */
   ringCadence(call: IncomingCall): Cadence;
@@ -81,6 +83,7 @@ export class FxsPort {
         clock: o.clock,
         digitMap: new DigitMap(o.dialPlan),
         speedDial: o.speedDial,
+        ...(o.hotline ? { hotline: o.hotline } : {}),
         playTone: (t) => this.earpiece.setTone(t),
         startRinging: (call) => {
           const cid = o.callerId(call);

@@ -57,11 +57,22 @@ export interface OtherCall {
 export type CallCause = 'normal' | 'busy' | 'failed' | 'remote-hangup' | 'no-answer' | 'cancelled';
 
 /** What the line controller needs from the rest of the agent. */
+/**
+ * Off-hook auto-dial. With no delay (a hotline: door phones, lift phones) lifting the handset calls `uri` at once
+ * and the phone never hears dial tone; with one (a warm line) the phone hears dial tone and may dial as usual, and
+ * `uri` is called only when no digit came within `delayMs`.
+ */
+export interface Hotline {
+  uri: string;
+  delayMs: number;
+}
+
 export interface LineSeams {
   clock: Clock;
   digitMap: DigitMap;
   /** Dial-plan targets for speed-dial codes (digits -> URI). */
   speedDial?: Readonly<Record<string, string>>;
+  hotline?: Hotline;
   /** Plays a tone into the earpiece, or silence with null. */
   playTone(tone: LineTone | null): void;
   /** Starts the ring cadence (with caller ID at the right moment) or stops it. */
@@ -127,10 +138,7 @@ export class LineController {
     switch (this.state) {
       case 'idle':
       case 'disconnected':
-        this.digits = '';
-        this.enter('dialtone');
-        this.seams.playTone('dial');
-        this.arm(this.timers.firstDigitMs);
+        this.startOver();
         return;
       case 'ringing':
         this.seams.stopRinging();
@@ -178,7 +186,7 @@ export class LineController {
 
   /**
    * Hook flash. With a second call (waiting or on hold), in a call or after the far end hung up: swap to it. With
-   * no call, during dial tone or dialing: start over with fresh dial tone. A flash in a lone call does nothing
+   * no call, during dial tone or dialing: start over with fresh dial tone (or the hotline's call). A flash in a lone call does nothing
    * (no consultation call or transfer yet).
    */
   flash(): void {
@@ -186,13 +194,25 @@ export class LineController {
       this.swap();
       return;
     }
-    if (this.state === 'dialing' || this.state === 'busy' || this.state === 'congestion' || this.state === 'dialtone') {
-      this.disarm();
-      this.digits = '';
-      this.seams.playTone('dial');
-      this.arm(this.timers.firstDigitMs);
-      this.enter('dialtone');
+    if (this.state === 'dialing' || this.state === 'busy' || this.state === 'congestion' || this.state === 'dialtone') this.startOver();
+  }
+
+  /**
+   * Off hook, or a flash to start again: fresh dial tone and an empty number; on a hotline, its call instead (a
+   * flash after a failed hotline call tries it again).
+   */
+  private startOver(): void {
+    this.disarm();
+    this.digits = '';
+    const hotline = this.seams.hotline;
+    if (hotline?.delayMs === 0) {
+      this.seams.playTone(null);
+      this.startCall({ digits: '', uri: hotline.uri });
+      return;
     }
+    this.seams.playTone('dial');
+    this.arm(hotline ? hotline.delayMs : this.timers.firstDigitMs);
+    this.enter('dialtone');
   }
 
   private swap(): void {
@@ -348,6 +368,12 @@ export class LineController {
     this.timer = undefined;
     switch (this.state) {
       case 'dialtone':
+        if (this.seams.hotline) {
+          // A warm line with no digit dialled in time: its call goes.
+          this.seams.playTone(null);
+          this.startCall({ digits: '', uri: this.seams.hotline.uri });
+        } else this.seams.playTone('off-hook-warning'); // as below
+        return;
       case 'busy':
       case 'congestion':
       case 'disconnected':

@@ -73,6 +73,8 @@ describe('each problem class names its key path', () => {
     ['caller_id', '[[line]]\nid = 0\ncaller_id = "fsk"', /^line\[0\]\.caller_id$/],
     ['speed dial code', '[[line]]\nid = 0\nspeed_dial = { "1a" = "sip:x@y" }', /^line\[0\]\.speed_dial\.1a$/],
     ['speed dial target', '[[line]]\nid = 0\nspeed_dial = { "11" = "tel:123" }', /^line\[0\]\.speed_dial\.11$/],
+    ['hotline not a SIP URI', '[[line]]\nid = 0\nhotline = "200"', /^line\[0\]\.hotline$/],
+    ['hotline delay too long', '[[line]]\nid = 0\nhotline = "sip:door@192.0.2.8"\nhotline_delay_s = 61', /^line\[0\]\.hotline_delay_s$/],
     ['ptime not multiple of 10', '[media]\nptime = 25', /^media\.ptime$/],
     ['ptime out of range', '[media]\nptime = 70', /^media\.ptime$/],
     ['rtp_ports odd start', '[media]\nrtp_ports = "10001-10999"', /^media\.rtp_ports$/],

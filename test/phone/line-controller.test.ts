@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../hal/clock.js';
 import { DigitMap } from '../../src/phone/digit-map.js';
-import { LineController, type LineSeams, type LineTone } from '../../src/phone/line-controller.js';
+import { LineController, type Hotline, type LineSeams, type LineTone } from '../../src/phone/line-controller.js';
 
 /** `calls`: the call-log events (started/answered/ended) go into `log` too. */
-function rig(map = '(*xx|[2-9]xx|xx.T)', speedDial: Record<string, string> = {}, callWaiting = true, calls = false) {
+function rig(map = '(*xx|[2-9]xx|xx.T)', speedDial: Record<string, string> = {}, callWaiting = true, calls = false, hotline?: Hotline) {
   const clock = new FakeClock();
   const log: string[] = [];
   const tones: Array<LineTone | null> = [];
@@ -21,6 +21,7 @@ function rig(map = '(*xx|[2-9]xx|xx.T)', speedDial: Record<string, string> = {},
     swapCalls: () => log.push('swap'),
     callWaitingTone: (on) => log.push(`cw-beep ${on ? 'on' : 'off'}`),
     callWaiting,
+    ...(hotline ? { hotline } : {}),
     onCall: (event, call, cause) => calls && log.push(`${event} ${call.remote}${cause ? ' ' + cause : ''}`),
   };
   const line = new LineController(0, seams);
@@ -143,6 +144,51 @@ describe('LineController', () => {
     line.callFailed('busy');
     expect(line.state).toBe('busy');
     expect(tones.at(-1)).toBe('busy');
+  });
+
+  describe('hotline and warm line', () => {
+    const door = 'sip:door@192.0.2.8';
+
+    it('a hotline calls its URI as the handset is lifted, with no dial tone', () => {
+      const { line, log, tones } = rig(undefined, {}, true, true, { uri: door, delayMs: 0 });
+      line.offHook();
+      expect(line.state).toBe('calling');
+      expect(log).toEqual([`started ${door}`, `call ${door}`]);
+      expect(tones).not.toContain('dial');
+    });
+
+    it('a hotline call that fails is tried again by a hook flash', () => {
+      const { line, log } = rig(undefined, {}, true, false, { uri: door, delayMs: 0 });
+      line.offHook();
+      line.callFailed('busy');
+      expect(line.state).toBe('busy');
+      line.flash();
+      expect(line.state).toBe('calling');
+      expect(log).toEqual([`call ${door}`, `call ${door}`]);
+    });
+
+    it('a warm line gives dial tone and calls its URI when no digit comes within the delay (fake clock)', () => {
+      const { line, log, tones, clock } = rig(undefined, {}, true, false, { uri: door, delayMs: 4000 });
+      line.offHook();
+      expect(line.state).toBe('dialtone');
+      expect(tones).toEqual(['dial']);
+      clock.advance(3999);
+      expect(log).toEqual([]);
+      clock.advance(1);
+      expect(line.state).toBe('calling');
+      expect(log).toEqual([`call ${door}`]);
+      expect(tones).toEqual(['dial', null]);
+    });
+
+    it('a digit within the warm-line delay dials as usual, and the hotline is not called later', () => {
+      const { line, log, clock } = rig('[2-9]xx', {}, true, false, { uri: door, delayMs: 4000 });
+      line.offHook();
+      clock.advance(2000);
+      for (const d of '200') line.digit(d);
+      expect(log).toEqual(['call 200']);
+      clock.advance(60_000);
+      expect(log).toEqual(['call 200']);
+    });
   });
 
   describe('call waiting and hook flash', () => {
