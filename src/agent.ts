@@ -122,6 +122,8 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
                 }
               : null,
             other_call: c.other ? { state: c.other.kind, direction: c.other.call.direction, remote: c.other.call.remote } : null,
+            message_waiting: c.messageWaiting,
+            voice_messages: c.voiceMessages,
           };
         }),
       };

@@ -68,7 +68,9 @@ function lineLine(l: LineStatus): string {
     : '';
   // The digits matter while they are being dialled; once a call is up its target says where it went.
   const digits = l.digits && l.state === 'dialing' ? `  digits ${l.digits}` : '';
-  return `  line ${l.id}  ${l.hook === 'off' ? 'off hook' : 'on hook '}  ${l.state}${digits}${call}`;
+  const vm = l.voice_messages;
+  const messages = l.message_waiting ? `  voicemail waiting${vm ? ` (${vm.new} new, ${vm.old} old)` : ''}` : '';
+  return `  line ${l.id}  ${l.hook === 'off' ? 'off hook' : 'on hook '}  ${l.state}${digits}${call}${messages}`;
 }
 
 /** Human-readable status; tolerant of missing fields so an older agent still prints something. */

@@ -28,9 +28,10 @@ import type { TransactionLayer } from '../sip/transaction-layer.js';
 import type { Peer } from '../sip/transport.js';
 import { holdCall, retrieveCall } from './call-hold.js';
 import type { CallMediaOptions } from './call-media.js';
-import { bracket, lineForRequest } from './call-routing.js';
+import { bracket, lineForRequest, ProxyAddresses } from './call-routing.js';
 import { IncomingCalls } from './incoming-call.js';
 import { errorText, type CallDesk, type CallSlot, type LineCall } from './line-call.js';
+import { MessageWaitingNotices } from './message-waiting.js';
 import { OutgoingCalls } from './outgoing-call.js';
 
 /** What the call layer needs from the SIP stack. */
@@ -60,12 +61,15 @@ export class CallLayer implements CallDesk {
   private readonly byes = new Set<Promise<void>>();
   private readonly outgoing: OutgoingCalls;
   private readonly incoming: IncomingCalls;
+  private readonly notices: MessageWaitingNotices;
 
   constructor(private readonly o: CallLayerOptions) {
     this.log = o.log.child({ component: 'call' });
     this.userAgent = o.userAgent;
     this.outgoing = new OutgoingCalls(this, o.media.codecs, () => this.requireHost().contact.host);
-    this.incoming = new IncomingCalls(this, o.random);
+    const proxies = new ProxyAddresses();
+    this.incoming = new IncomingCalls(this, o.random, proxies);
+    this.notices = new MessageWaitingNotices({ log: this.log, userAgent: o.userAgent, proxies, accountOf: (id) => this.accountOf(id), toTag: () => 'x' + Math.floor(o.random() * 1e9).toString(36) });
   }
 
   /** The stack, once it is open (lines are built before it). */
@@ -161,11 +165,12 @@ export class CallLayer implements CallDesk {
 
   onRequest(req: SipRequest, st: ServerTransaction, source: Peer): void {
     const inDialog = req.parsed.to.params.get('tag') != null;
-    if (req.method === 'INVITE' && !inDialog) {
+    if ((req.method === 'INVITE' || req.method === 'NOTIFY') && !inDialog) {
       const lineId = lineForRequest(req, this.host?.accounts.map((a) => a.config) ?? [], [...this.ports.keys()]);
       const port = lineId === undefined ? undefined : this.ports.get(lineId);
-      void this.incoming.offer(req, st as InviteServerTransaction, source, port).catch((err) => {
-        this.log.error({ err: err instanceof Error ? err.stack : String(err) }, 'incoming call failed');
+      const work = req.method === 'INVITE' ? this.incoming.offer(req, st as InviteServerTransaction, source, port) : this.notices.notify(req, st, source, port);
+      void work.catch((err) => {
+        this.log.error({ method: req.method, err: err instanceof Error ? err.stack : String(err) }, 'request failed');
         st.respond(buildResponse(req, 500, undefined, [['User-Agent', this.o.userAgent]], { toTag: 'error' }));
       });
       return;

@@ -13,16 +13,15 @@ import { buildResponse } from '../sip/serializer.js';
 import type { InviteServerTransaction } from '../sip/server-transaction.js';
 import type { Peer } from '../sip/transport.js';
 import { CallMedia } from './call-media.js';
-import { ProxyAddresses } from './call-routing.js';
+import type { ProxyAddresses } from './call-routing.js';
 import { callerIdentity } from './caller-identity.js';
 import { errorText, type CallDesk, type LineCall } from './line-call.js';
 
 export class IncomingCalls {
-  private readonly proxies = new ProxyAddresses();
-
   constructor(
     private readonly desk: CallDesk,
     private readonly random: Random,
+    private readonly proxies: ProxyAddresses,
   ) {}
 
   /** A new INVITE, for `port` as routed by the call layer (undefined: no line takes it). */

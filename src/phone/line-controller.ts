@@ -120,6 +120,13 @@ export class LineController {
   call: CallInfo | null = null;
   /** A call waiting or on hold beside `call`; at most one. */
   other: OtherCall | null = null;
+  /**
+   * Messages wait in the line's voicemail (the server's message-summary NOTIFY says so): the phone hears stutter
+   * dial tone instead of dial tone, as on any commercial line, until a NOTIFY says they were heard.
+   */
+  messageWaiting = false;
+  /** The voicemail's counts from that NOTIFY, when it gave them. */
+  voiceMessages: { new: number; old: number } | null = null;
   private timer: TimerHandle | undefined;
   private readonly timers: LineTimers;
 
@@ -210,7 +217,7 @@ export class LineController {
       this.startCall({ digits: '', uri: hotline.uri });
       return;
     }
-    this.seams.playTone('dial');
+    this.seams.playTone(this.messageWaiting ? 'stutter' : 'dial');
     this.arm(hotline ? hotline.delayMs : this.timers.firstDigitMs);
     this.enter('dialtone');
   }
@@ -242,6 +249,12 @@ export class LineController {
   }
 
   // --- events from the network side --------------------------------------------------------------------------
+
+  /** The voicemail's news; it shows at the next dial tone (one already sounding is left as it is). */
+  setMessageWaiting(waiting: boolean, voice: { new: number; old: number } | null): void {
+    this.messageWaiting = waiting;
+    this.voiceMessages = voice;
+  }
 
   incomingCall(call: IncomingCall): boolean {
     if (this.state !== 'idle' || this.hook !== 'on') return false; // busy: the agent answers 486

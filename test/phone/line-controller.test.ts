@@ -146,6 +146,18 @@ describe('LineController', () => {
     expect(tones.at(-1)).toBe('busy');
   });
 
+  it('gives stutter dial tone while voicemail waits, and dial tone again once the messages were heard', () => {
+    const { line, tones } = rig();
+    line.setMessageWaiting(true, { new: 2, old: 8 });
+    line.offHook();
+    expect(tones).toEqual(['stutter']);
+    line.onHook();
+    line.setMessageWaiting(false, { new: 0, old: 10 });
+    line.offHook();
+    expect(tones.at(-1)).toBe('dial');
+    expect(line.voiceMessages).toEqual({ new: 0, old: 10 });
+  });
+
   describe('hotline and warm line', () => {
     const door = 'sip:door@192.0.2.8';
 
