@@ -49,6 +49,9 @@ export function buildFxsPort(cfg: LineConfig, hw: { line: Line; audio: AudioPort
     answerCall: () => deps.log.info('answered (test ring: no far end)'),
     hangUp: () => undefined,
     swapCalls: () => undefined,
+    consult: () => undefined,
+    endConsultation: () => undefined,
+    transferCalls: (port) => void port.controller.transferDone('refused'),
   };
 
   const port = new FxsPort({
@@ -58,6 +61,7 @@ export function buildFxsPort(cfg: LineConfig, hw: { line: Line; audio: AudioPort
     clock: deps.clock,
     dialPlan: cfg.dial_plan,
     speedDial: cfg.speed_dial,
+    transfer: cfg.transfer,
     ...(cfg.hotline ? { hotline: { uri: cfg.hotline, delayMs: cfg.hotline_delay_s * 1000 } } : {}),
     tonePlan: plan,
     ringCadence: (call: IncomingCall) => {

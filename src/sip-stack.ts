@@ -16,6 +16,7 @@ import { KeepAlive } from './sip/keepalive.js';
 import type { SipRequest, SipUri } from './sip/message.js';
 import { buildRequest, buildResponse } from './sip/serializer.js';
 import { Registration, type RegistrationStatus } from './sip/registration.js';
+import { SIPFRAG_TYPE } from './sip/call-transfer.js';
 import { MESSAGE_SUMMARY_TYPE } from './sip/message-summary.js';
 import { TransactionRequestSender } from './sip/registration-sender.js';
 import type { ServerTransaction } from './sip/server-transaction.js';
@@ -91,9 +92,10 @@ export class SipStack {
     this.transactions = new TransactionLayer({ transport: this.transport, clock, random, log: (level, event, fields) => sipLog[level](fields, event) });
     this.ua = new UaCore({
       allow: ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'NOTIFY'],
-      // DTMF in INFO bodies (src/sip/dtmf-info.ts) and message-waiting NOTIFYs (src/sip/message-summary.ts); a
-      // request with a body of the wrong one of them is refused by the call layer.
-      accept: ['application/sdp', ...DTMF_INFO_TYPES, MESSAGE_SUMMARY_TYPE],
+      // DTMF in INFO bodies (src/sip/dtmf-info.ts), message-waiting NOTIFYs (src/sip/message-summary.ts) and the
+      // transfer progress in a REFER's NOTIFYs (src/sip/call-transfer.ts); a request with a body of the wrong one of
+      // them is refused by the call layer.
+      accept: ['application/sdp', ...DTMF_INFO_TYPES, MESSAGE_SUMMARY_TYPE, SIPFRAG_TYPE],
       supported: [],
       // Without a call layer no dialog exists: every in-dialog request is for a dialog we do not have.
       hasDialog: (req) => this.callLayer?.hasDialog(req) ?? false,

@@ -26,6 +26,7 @@ import { buildResponse } from '../sip/serializer.js';
 import type { InviteServerTransaction, ServerTransaction } from '../sip/server-transaction.js';
 import type { TransactionLayer } from '../sip/transaction-layer.js';
 import type { Peer } from '../sip/transport.js';
+import { answerReferNotify, sendRefer } from '../sip/call-transfer.js';
 import { holdCall, retrieveCall } from './call-hold.js';
 import type { CallMediaOptions } from './call-media.js';
 import { bracket, lineForRequest, ProxyAddresses } from './call-routing.js';
@@ -62,6 +63,8 @@ export class CallLayer implements CallDesk {
   private readonly outgoing: OutgoingCalls;
   private readonly incoming: IncomingCalls;
   private readonly notices: MessageWaitingNotices;
+  /** Each line's call held for a consultation (a flash in a lone call): the one a hang-up transfers. */
+  private readonly consultations = new Map<number, LineCall>();
 
   constructor(private readonly o: CallLayerOptions) {
     this.log = o.log.child({ component: 'call' });
@@ -103,19 +106,101 @@ export class CallLayer implements CallDesk {
   }
 
   hangUp(port: FxsPort, reason: 'on-hook' | 'timeout'): void {
+    this.consultations.delete(port.id); // hung up with no consultation call placed: the held call rings back
     const call = this.calls.get(port.id);
-    if (!call) return;
+    if (!call) {
+      this.promoteOther(port.id);
+      return;
+    }
     this.log.info({ line: port.id, reason }, 'hanging up');
     call.abandoned = true;
     call.session?.hangUp();
     this.track(call.session);
     this.drop(port.id);
-    // The line rings for the other call (LineController.onHook): it becomes the line's call.
-    const other = this.others.get(port.id);
-    if (other) {
-      this.others.delete(port.id);
-      this.calls.set(port.id, other);
+    this.promoteOther(port.id);
+  }
+
+  /** The line rings for its other call (LineController.onHook): it becomes the line's call. */
+  private promoteOther(lineId: number): void {
+    const other = this.others.get(lineId);
+    if (!other) return;
+    this.others.delete(lineId);
+    this.calls.set(lineId, other);
+  }
+
+  /** Hook flash in a lone call: it goes on hold, out of the earpiece, for a consultation call (LineSeams.consult). */
+  consult(port: FxsPort): void {
+    const active = this.calls.get(port.id);
+    if (!active || this.others.has(port.id)) return;
+    this.calls.delete(port.id);
+    this.others.set(port.id, active);
+    this.consultations.set(port.id, active);
+    holdCall(active, this.logHold);
+  }
+
+  /** Back from a consultation: its call, if placed, is hung up; the held call is taken back. */
+  endConsultation(port: FxsPort): void {
+    this.consultations.delete(port.id);
+    const consultation = this.calls.get(port.id);
+    if (consultation) {
+      this.release(this.calls, consultation);
+      consultation.session?.hangUp();
+      this.track(consultation.session);
     }
+    const held = this.others.get(port.id);
+    if (!held) return;
+    this.promoteOther(port.id);
+    retrieveCall(held, this.logHold);
+  }
+
+  /**
+   * Hung up during a consultation (LineSeams.transferCalls): our call to the consultation's target is ended and
+   * the call held for it is REFERred there (call-transfer.ts). Accepted, that call is ended too; refused, the line
+   * rings for the held call (LineController.transferDone).
+   */
+  transferCalls(port: FxsPort): void {
+    const original = this.consultations.get(port.id);
+    this.consultations.delete(port.id);
+    const active = this.calls.get(port.id);
+    const held = this.others.get(port.id);
+    const consultation = original === active ? held : active;
+    if (active) {
+      this.release(this.calls, active);
+      active.session?.hangUp();
+      this.track(active.session);
+    }
+    const dialog = original?.session?.state === 'confirmed' ? original.session.dialog : null;
+    const target = consultation?.target;
+    const refused = (why: Record<string, unknown>): void => {
+      this.log.warn({ line: port.id, ...why }, 'transfer failed');
+      const current = this.others.get(port.id);
+      if (!current) return void port.controller.transferDone('gone');
+      if (port.controller.transferDone('refused')) this.promoteOther(port.id);
+      else {
+        this.release(this.others, current);
+        current.session?.hangUp();
+        this.track(current.session);
+      }
+    };
+    if (!original || !dialog || !target || !held) {
+      refused({ why: !target ? 'the consultation call was not one we placed' : 'the held call is not up' });
+      return;
+    }
+    this.log.info({ line: port.id, to: target }, 'transferring the held call');
+    void sendRefer(dialog, target, { transactions: this.requireHost().transactions, userAgent: this.o.userAgent, contact: this.contactUri(port.id) }).then((result) => {
+      if (result.kind !== 'accepted') {
+        refused(result.kind === 'refused' ? { status: result.status } : { why: result.why });
+        return;
+      }
+      this.log.info({ line: port.id, status: result.status }, 'transfer accepted');
+      port.controller.transferDone('accepted');
+      const left = this.others.get(port.id);
+      if (left) {
+        this.release(this.others, left);
+        left.session?.hangUp();
+        this.track(left.session);
+      }
+    });
   }
 
   /** Hook flash with a second call: the call in the earpiece is held, the other is answered or retrieved. */
@@ -123,6 +208,7 @@ export class CallLayer implements CallDesk {
     const other = this.others.get(port.id);
     if (!other) return;
     const active = this.calls.get(port.id);
+    if (!active) this.consultations.delete(port.id); // the consultation's far end hung up: a flash takes the held call back
     this.others.delete(port.id);
     this.calls.set(port.id, other);
     if (active) {
@@ -190,6 +276,12 @@ export class CallLayer implements CallDesk {
     }
     if (req.method === 'INFO') {
       call.session.remoteInfo(req, st);
+      return;
+    }
+    if (req.method === 'NOTIFY') {
+      // How the transferee's call to the target goes (a REFER of ours); the call itself is over or ends soon.
+      const status = answerReferNotify(req, st, this.o.userAgent);
+      if (status !== null) this.log.info({ line: call.port.id, status }, 'transfer progress');
       return;
     }
     st.respond(buildResponse(req, 501, undefined, [['User-Agent', this.o.userAgent]]));
@@ -274,6 +366,7 @@ export class CallLayer implements CallDesk {
   /** The line's second call ended (the waiting caller gave up, the held far end hung up): true when it was that. */
   otherEnded(call: LineCall): boolean {
     if (!this.release(this.others, call)) return false;
+    if (this.consultations.get(call.port.id) === call) this.consultations.delete(call.port.id);
     call.port.controller.otherCallEnded();
     return true;
   }

@@ -22,6 +22,8 @@ export interface LineCall {
   abandoned: boolean;
   /** Early media being set up from a 180/183 with SDP; the answer waits for it. */
   early?: Promise<void>;
+  /** For a call we placed: the Request-URI we called (where a transfer to it sends the transferee). */
+  target?: string;
 }
 
 export type CallSlot = Map<number, LineCall>;

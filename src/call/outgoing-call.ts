@@ -39,7 +39,7 @@ export class OutgoingCalls {
       port.controller.callFailed('congestion');
       return;
     }
-    const call: LineCall = { port, session: null, media: null, abandoned: false };
+    const call: LineCall = { port, session: null, media: null, abandoned: false, target: requestUri };
     desk.calls.set(port.id, call);
     const media = await CallMedia.forOffer(desk.mediaOptions(port.id));
     call.media = media;

@@ -122,6 +122,11 @@ export const lineSchema = z.strictObject({
   pulse_map: z.enum(['standard', 'nz', 'se']).default('standard'),
   /** A second call to a busy line waits (call-waiting beep; hook flash answers it and holds the first) instead of getting 486. */
   call_waiting: z.boolean().default(true),
+  /**
+   * A hook flash in a lone call holds it and gives dial tone for a consultation call; hanging up once that call is
+   * ringing or answered transfers the held call to it (REFER), a flash before that returns to the held call.
+   */
+  transfer: z.boolean().default(true),
   /** Hook-switch debounce: a contact level counts once it has held this long. */
   debounce_ms: z.int().min(0).max(50).default(10),
   speed_dial: z

@@ -26,6 +26,10 @@ export interface CallSide {
   hangUp(port: FxsPort, reason: 'on-hook' | 'timeout'): void;
   /** Hook flash with a second call: hold the one in the earpiece, take the other (LineSeams.swapCalls). */
   swapCalls(port: FxsPort): void;
+  /** Consultation and transfer (LineSeams.consult, endConsultation, transferCalls). */
+  consult(port: FxsPort): void;
+  endConsultation(port: FxsPort): void;
+  transferCalls(port: FxsPort): void;
 }
 
 /** Caller ID for one incoming call, ready to play: the clip and, for ETSI FSK, the alert before it. */
@@ -52,6 +56,8 @@ export interface FxsPortOptions {
   calls: CallSide;
   /** Whether a second call may wait on a busy line (`[[line]] call_waiting`). */
   callWaiting?: boolean;
+  /** Whether a flash in a lone call starts a consultation, and hanging up then transfers (`[[line]] transfer`). */
+  transfer?: boolean;
   timers?: Partial<LineTimers>;
   /** A call began, was answered or ended (the call log). */
   onCall?(port: FxsPort, event: 'started' | 'answered' | 'ended', call: CallInfo, cause?: CallCause): void;
@@ -94,6 +100,10 @@ export class FxsPort {
         answerCall: () => o.calls.answerCall(this),
         hangUp: (reason) => o.calls.hangUp(this, reason),
         swapCalls: () => o.calls.swapCalls(this),
+        consult: () => o.calls.consult(this),
+        endConsultation: () => o.calls.endConsultation(this),
+        transferCalls: () => o.calls.transferCalls(this),
+        transfer: o.transfer ?? true,
         callWaitingTone: (on) => this.earpiece.setOverlay(on ? 'call-waiting' : null),
         callWaiting: o.callWaiting ?? true,
         onCall: (event, call, cause) => o.onCall?.(this, event, call, cause),

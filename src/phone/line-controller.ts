@@ -51,10 +51,15 @@ export interface OtherCall {
   call: CallInfo;
   /** A waiting call's caller, for the caller ID when the phone is rung for it after a hang-up. */
   caller?: IncomingCall;
+  /**
+   * Held by a flash in a lone call, to call someone else (a consultation): hanging up once that call is placed
+   * transfers this one to it.
+   */
+  transfer?: boolean;
 }
 
 /** How a call ended, for the call log (GET /api/calls). */
-export type CallCause = 'normal' | 'busy' | 'failed' | 'remote-hangup' | 'no-answer' | 'cancelled';
+export type CallCause = 'normal' | 'busy' | 'failed' | 'remote-hangup' | 'no-answer' | 'cancelled' | 'transferred';
 
 /** What the line controller needs from the rest of the agent. */
 /**
@@ -89,6 +94,20 @@ export interface LineSeams {
    * comes to the earpiece, answered if it was waiting, taken off hold if it was held.
    */
   swapCalls(): void;
+  /**
+   * Hook flash in a lone call (`transfer` on): the call in the earpiece goes on hold for a consultation call; the
+   * phone hears dial tone.
+   */
+  consult(): void;
+  /** Back from a consultation to the held call: the consultation call, if placed, is hung up. */
+  endConsultation(): void;
+  /**
+   * Hung up during a consultation call: the held call is transferred to the consultation's target, and our part of
+   * both ends. The agent reports the outcome with transferDone.
+   */
+  transferCalls(): void;
+  /** Whether a flash in a lone call starts a consultation (`[[line]] transfer`); default true. */
+  transfer?: boolean;
   /** The call-waiting beep over the call, on or off. */
   callWaitingTone(on: boolean): void;
   /** Whether a second incoming call may wait on a busy line (`[[line]] call_waiting`); default true. */
@@ -127,6 +146,8 @@ export class LineController {
   messageWaiting = false;
   /** The voicemail's counts from that NOTIFY, when it gave them. */
   voiceMessages: { new: number; old: number } | null = null;
+  /** The two calls of a transfer whose REFER is unanswered: their end goes in the call log with its outcome. */
+  private transferring: { held: OtherCall; consultation: CallInfo } | null = null;
   private timer: TimerHandle | undefined;
   private readonly timers: LineTimers;
 
@@ -163,6 +184,16 @@ export class LineController {
     this.hook = 'on';
     this.disarm();
     this.seams.playTone(null);
+    if (this.other?.transfer && this.call && (this.state === 'calling' || this.state === 'ringback' || this.state === 'connected')) {
+      // Hanging up with a consultation call placed (ringing or answered) hands the held call over to it.
+      this.transferring = { held: this.other, consultation: this.call };
+      this.call = null;
+      this.other = null;
+      this.digits = '';
+      this.enter('idle');
+      this.seams.transferCalls();
+      return;
+    }
     switch (this.state) {
       case 'calling':
       case 'ringback':
@@ -201,7 +232,37 @@ export class LineController {
       this.swap();
       return;
     }
-    if (this.state === 'dialing' || this.state === 'busy' || this.state === 'congestion' || this.state === 'dialtone') this.startOver();
+    const dialling = this.state === 'dialing' || this.state === 'busy' || this.state === 'congestion' || this.state === 'dialtone';
+    if (this.other?.transfer && (dialling || this.state === 'calling' || this.state === 'ringback')) {
+      this.backToHeld();
+      return;
+    }
+    if (this.state === 'connected' && this.seams.transfer !== false) {
+      this.consult();
+      return;
+    }
+    if (dialling) this.startOver();
+  }
+
+  /** A flash in a lone call: it goes on hold and the phone gets dial tone for a second call. */
+  private consult(): void {
+    this.other = { kind: 'held', call: this.call!, transfer: true };
+    this.call = null;
+    this.seams.consult();
+    this.startOver();
+  }
+
+  /** A flash during a consultation, before its call is answered: that call is dropped and the held one comes back. */
+  private backToHeld(): void {
+    const held = this.other!;
+    this.disarm();
+    this.seams.playTone(null);
+    if (this.call) this.ended(this.call, 'cancelled');
+    this.call = held.call;
+    this.other = null;
+    this.digits = '';
+    this.seams.endConsultation();
+    this.enter('connected');
   }
 
   /**
@@ -227,7 +288,8 @@ export class LineController {
     if (other.kind === 'waiting') this.seams.callWaitingTone(false);
     const previous = this.state === 'connected' ? this.call : null;
     this.call = other.call;
-    this.other = previous ? { kind: 'held', call: previous } : null;
+    // A consultation swapped back and forth is still one: hanging up transfers whichever is held.
+    this.other = previous ? { kind: 'held', call: previous, ...(other.transfer ? { transfer: true } : {}) } : null;
     this.seams.swapCalls(); // after the exchange: the agent reads the line's new call (its codec) as it answers
     if (other.call.answeredAt === null) this.answered(other.call);
     if (this.state === 'disconnected') {
@@ -275,6 +337,35 @@ export class LineController {
     this.other = { kind: 'waiting', call: info, caller: call };
     this.seams.onCall?.('started', info);
     this.seams.callWaitingTone(true);
+    return true;
+  }
+
+  /**
+   * The outcome of the transfer asked for at hang-up. Accepted: both calls end as transferred. Refused: the
+   * consultation ended normally, and the phone is rung for the held call (true: the agent keeps it for the answer)
+   * unless the line is busy again by now (false: the agent ends it). Gone: the held call's far end hung up first.
+   */
+  transferDone(outcome: 'accepted' | 'refused' | 'gone'): boolean {
+    const t = this.transferring;
+    this.transferring = null;
+    if (!t) return false;
+    if (outcome === 'accepted') {
+      this.ended(t.consultation, 'transferred');
+      this.ended(t.held.call, 'transferred');
+      return false;
+    }
+    this.ended(t.consultation, t.consultation.answeredAt === null ? 'cancelled' : 'normal');
+    if (outcome === 'gone') {
+      this.ended(t.held.call, 'remote-hangup');
+      return false;
+    }
+    if (this.state !== 'idle' || this.hook !== 'on') {
+      this.ended(t.held.call, 'failed');
+      return false;
+    }
+    this.call = t.held.call;
+    this.enter('ringing');
+    this.seams.startRinging({ remote: t.held.call.remote });
     return true;
   }
 

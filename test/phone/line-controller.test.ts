@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../hal/clock.js';
 import { DigitMap } from '../../src/phone/digit-map.js';
-import { LineController, type Hotline, type LineSeams, type LineTone } from '../../src/phone/line-controller.js';
+import { LineController, type LineSeams, type LineTone } from '../../src/phone/line-controller.js';
 
 /** `calls`: the call-log events (started/answered/ended) go into `log` too. */
-function rig(map = '(*xx|[2-9]xx|xx.T)', speedDial: Record<string, string> = {}, callWaiting = true, calls = false, hotline?: Hotline) {
+/** `extra`: seams to set beyond the defaults (a hotline, transfer off). */
+function rig(map = '(*xx|[2-9]xx|xx.T)', speedDial: Record<string, string> = {}, callWaiting = true, calls = false, extra: Partial<LineSeams> = {}) {
   const clock = new FakeClock();
   const log: string[] = [];
   const tones: Array<LineTone | null> = [];
@@ -19,10 +20,13 @@ function rig(map = '(*xx|[2-9]xx|xx.T)', speedDial: Record<string, string> = {},
     answerCall: () => log.push('answer'),
     hangUp: (r) => log.push(`hangup ${r}`),
     swapCalls: () => log.push('swap'),
+    consult: () => log.push('consult'),
+    endConsultation: () => log.push('end-consultation'),
+    transferCalls: () => log.push('transfer'),
     callWaitingTone: (on) => log.push(`cw-beep ${on ? 'on' : 'off'}`),
     callWaiting,
-    ...(hotline ? { hotline } : {}),
     onCall: (event, call, cause) => calls && log.push(`${event} ${call.remote}${cause ? ' ' + cause : ''}`),
+    ...extra,
   };
   const line = new LineController(0, seams);
   return { clock, log, tones, line };
@@ -162,7 +166,7 @@ describe('LineController', () => {
     const door = 'sip:door@192.0.2.8';
 
     it('a hotline calls its URI as the handset is lifted, with no dial tone', () => {
-      const { line, log, tones } = rig(undefined, {}, true, true, { uri: door, delayMs: 0 });
+      const { line, log, tones } = rig(undefined, {}, true, true, { hotline: { uri: door, delayMs: 0 } });
       line.offHook();
       expect(line.state).toBe('calling');
       expect(log).toEqual([`started ${door}`, `call ${door}`]);
@@ -170,7 +174,7 @@ describe('LineController', () => {
     });
 
     it('a hotline call that fails is tried again by a hook flash', () => {
-      const { line, log } = rig(undefined, {}, true, false, { uri: door, delayMs: 0 });
+      const { line, log } = rig(undefined, {}, true, false, { hotline: { uri: door, delayMs: 0 } });
       line.offHook();
       line.callFailed('busy');
       expect(line.state).toBe('busy');
@@ -180,7 +184,7 @@ describe('LineController', () => {
     });
 
     it('a warm line gives dial tone and calls its URI when no digit comes within the delay (fake clock)', () => {
-      const { line, log, tones, clock } = rig(undefined, {}, true, false, { uri: door, delayMs: 4000 });
+      const { line, log, tones, clock } = rig(undefined, {}, true, false, { hotline: { uri: door, delayMs: 4000 } });
       line.offHook();
       expect(line.state).toBe('dialtone');
       expect(tones).toEqual(['dial']);
@@ -193,13 +197,105 @@ describe('LineController', () => {
     });
 
     it('a digit within the warm-line delay dials as usual, and the hotline is not called later', () => {
-      const { line, log, clock } = rig('[2-9]xx', {}, true, false, { uri: door, delayMs: 4000 });
+      const { line, log, clock } = rig('[2-9]xx', {}, true, false, { hotline: { uri: door, delayMs: 4000 } });
       line.offHook();
       clock.advance(2000);
       for (const d of '200') line.digit(d);
       expect(log).toEqual(['call 200']);
       clock.advance(60_000);
       expect(log).toEqual(['call 200']);
+    });
+  });
+
+  describe('consultation and transfer by hook flash', () => {
+    /** A line in an answered incoming call from A, then a flash and 200 dialled: the consultation call is placed. */
+    function consulting() {
+      const r = rig('[2-9]xx', {}, true, true);
+      r.line.incomingCall({ remote: 'sip:a@x', number: '100' });
+      r.line.offHook();
+      r.log.length = 0;
+      r.line.flash();
+      return r;
+    }
+
+    it('a flash in a lone call holds it and gives dial tone; the number dialled is the consultation call', () => {
+      const { line, log, tones } = consulting();
+      expect(line.state).toBe('dialtone');
+      expect(tones.at(-1)).toBe('dial');
+      expect(line.other).toMatchObject({ kind: 'held', transfer: true, call: { remote: 'sip:a@x' } });
+      for (const d of '200') line.digit(d);
+      expect(line.state).toBe('calling');
+      expect(log).toEqual(['consult', 'started 200', 'call 200']);
+    });
+
+    it('hanging up while the consultation call rings transfers the held call; accepted, both end as transferred', () => {
+      const { line, log } = consulting();
+      for (const d of '200') line.digit(d);
+      line.callRinging();
+      log.length = 0;
+      line.onHook();
+      expect(line.state).toBe('idle');
+      expect(line.other).toBeNull();
+      expect(log).toEqual(['transfer']);
+      expect(line.transferDone('accepted')).toBe(false);
+      expect(log).toEqual(['transfer', 'ended 200 transferred', 'ended sip:a@x transferred']);
+    });
+
+    it('a refused transfer rings the phone for the held call (the agent keeps it), and picking up takes it back', () => {
+      const { line, log } = consulting();
+      for (const d of '200') line.digit(d);
+      line.callAnswered('PCMU');
+      line.onHook();
+      log.length = 0;
+      expect(line.transferDone('refused')).toBe(true);
+      expect(line.state).toBe('ringing');
+      expect(log).toEqual(['ended 200 normal', 'ring -']);
+      line.offHook();
+      expect(line.state).toBe('connected');
+      expect(log.at(-1)).toBe('answer');
+      expect(line.call?.remote).toBe('sip:a@x');
+    });
+
+    it('a flash before the consultation call is answered drops it and returns to the held call', () => {
+      const { line, log } = consulting();
+      for (const d of '200') line.digit(d);
+      line.callRinging();
+      log.length = 0;
+      line.flash();
+      expect(line.state).toBe('connected');
+      expect(line.call?.remote).toBe('sip:a@x');
+      expect(line.other).toBeNull();
+      expect(log).toEqual(['ended 200 cancelled', 'end-consultation']);
+    });
+
+    it('an answered consultation swaps with the held call by flash, and hanging up still transfers', () => {
+      const { line, log } = consulting();
+      for (const d of '200') line.digit(d);
+      line.callAnswered('PCMU');
+      line.flash();
+      expect(line.call?.remote).toBe('sip:a@x');
+      expect(line.other).toMatchObject({ kind: 'held', transfer: true, call: { remote: '200' } });
+      log.length = 0;
+      line.onHook();
+      expect(log).toEqual(['transfer']);
+    });
+
+    it('hanging up at the consultation dial tone does not transfer: the phone rings for the held call', () => {
+      const { line, log } = consulting();
+      log.length = 0;
+      line.onHook();
+      expect(line.state).toBe('ringing');
+      expect(log).toEqual(['ring -']);
+    });
+
+    it('with transfer = false a flash in a lone call does nothing', () => {
+      const { line, log } = rig(undefined, {}, true, false, { transfer: false });
+      line.incomingCall({ remote: 'sip:a@x' });
+      line.offHook();
+      log.length = 0;
+      line.flash();
+      expect(line.state).toBe('connected');
+      expect(log).toEqual([]);
     });
   });
 

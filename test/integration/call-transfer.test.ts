@@ -1,0 +1,95 @@
+/**
+ * Transfer by hook flash end to end, against two real far-end phones (Debian's baresip, direct IP, no SIP server):
+ * `ata run` on the sim board, driven through its HTTP API.
+ *
+ * The sim phone calls baresip A. A flash holds A (our re-INVITE with a=sendonly) and gives dial tone; the phone
+ * dials baresip B, which answers: the earpiece hears B's tone. Hanging up hands A over to B: our call to B ends,
+ * A gets our REFER (RFC 3515) naming B and calls B itself, and our call to A ends once A accepted. B ends up in a
+ * call with A (its peer is A's address), and the call log has both of our calls as transferred.
+ *
+ * Real time: baresip runs on its own clock, so the test waits for conditions (log lines, baresip events, the
+ * earpiece recording growing), each bounded, never for a fixed time.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentProcess } from '../support/agent-process.js';
+import { loggedAfter, simCallAgent, toneHeardDb, withPeerLogs, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
+import { startDirectFarEnd, type Baresip } from '../support/baresip.js';
+
+let agent: AgentProcess;
+let farA: Baresip;
+let farB: Baresip;
+let ear: EarpieceFile;
+let phone: SimLineApi;
+let sipA = 0;
+
+const A_HZ = 1000;
+const B_HZ = 1500;
+const all = <T>(p: Promise<T>): Promise<T> => withPeerLogs(p, () => ({ baresipA: farA.output, baresipB: farB.output }));
+
+beforeAll(async () => {
+  let sipB: number;
+  ({ far: farA, sipPort: sipA } = await startDirectFarEnd({ rtpPorts: '34000-34499', toneHz: A_HZ, user: '5550001', name: 'Alice' }));
+  ({ far: farB, sipPort: sipB } = await startDirectFarEnd({ rtpPorts: '34500-34999', toneHz: B_HZ, user: '5550002', name: 'Bob' }));
+  const sim = await simCallAgent({
+    line: `dial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:5550001@127.0.0.1:${sipA}", "12" = "sip:5550002@127.0.0.1:${sipB}" }`,
+    media: 'rtp_ports = "33000-33999"',
+  });
+  ({ agent, phone, ear } = sim);
+  await sim.start();
+}, 30_000);
+
+afterAll(async () => {
+  await farA?.stop();
+  await farB?.stop();
+  await agent?.terminate();
+});
+
+/** The earpiece's next second, once recorded: how loud each far end's tone is in it. */
+async function nextSecond(): Promise<{ a: number; b: number }> {
+  const from = ear.count();
+  await ear.reaches(from + 8000);
+  const x = ear.samples(from, from + 8000);
+  return { a: toneHeardDb(x, A_HZ), b: toneHeardDb(x, B_HZ) };
+}
+
+describe('transfer by hook flash with two real baresip far ends, direct IP', () => {
+  it('flash holds A and gives dial tone; the phone calls B; hanging up REFERs A to B, and A and B are in a call', async () => {
+    const mark = agent.lines.length;
+    const after = (pred: (l: Record<string, unknown>) => boolean) => all(agent.waitForLog(loggedAfter(agent.lines, mark, pred), 20_000));
+    await phone.hook('off');
+    expect(await phone.dial('11', 'pulse')).toBe(200);
+    await after((l) => l.msg === 'call connected');
+    await all(farA.event('CALL_ESTABLISHED'));
+
+    // Flash: A is held (baresip answers our sendonly re-INVITE), the phone hears dial tone and calls B.
+    await phone.hook('flash');
+    const held = await after((l) => l.msg === 'call held');
+    expect(held.direction).toBe('sendonly');
+    expect(await phone.status()).toMatchObject({ state: 'dialtone', call: null, other_call: { state: 'held', remote: expect.stringContaining('5550001') } });
+    const bMark = agent.lines.length;
+    expect(await phone.dial('12', 'pulse')).toBe(200);
+    await all(agent.waitForLog(loggedAfter(agent.lines, bMark, (l) => l.msg === 'call connected'), 20_000));
+    await nextSecond(); // the jitter buffer fills with B's audio
+    const withB = await nextSecond();
+    expect(withB.b).toBeGreaterThan(-20);
+    expect(withB.a).toBeLessThan(-40);
+
+    // On hook: our call to B ends, A is REFERred to B and accepts; A calls B, and our call to A ends.
+    const incomingB = farB.events.length;
+    const closedA = farA.events.length;
+    await phone.hook('on');
+    const transferring = await after((l) => l.msg === 'transferring the held call');
+    expect(transferring.to).toMatch(/^sip:5550002@127\.0\.0\.1:\d+$/);
+    const accepted = await after((l) => l.msg === 'transfer accepted');
+    expect(accepted.status).toBe(202);
+    await all(farA.event('CALL_CLOSED', 10_000, closedA));
+    // B's next call comes from A itself, not from us.
+    const fromA = await all(farB.event('CALL_ESTABLISHED', 20_000, incomingB));
+    expect(String(fromA.peeruri)).toContain('5550001');
+    expect(await phone.status()).toMatchObject({ state: 'idle', call: null, other_call: null });
+
+    const [consultation, original] = await phone.calls();
+    expect(original).toMatchObject({ direction: 'out', remote: expect.stringContaining('5550001'), cause: 'transferred' });
+    expect(consultation).toMatchObject({ direction: 'out', remote: expect.stringContaining('5550002'), cause: 'transferred' });
+  }, 90_000);
+});
