@@ -91,6 +91,12 @@ export class CallLayer implements CallDesk {
   }
 
   answerCall(port: FxsPort): void {
+    if (!this.calls.has(port.id)) {
+      // Rung for the second call after the first had already ended (its far end hung up, or a consultation call
+      // failed): it becomes the line's call now.
+      this.consultations.delete(port.id);
+      this.promoteOther(port.id);
+    }
     const call = this.calls.get(port.id);
     if (call?.session?.state === 'confirmed' && call.media) {
       // The phone was rung for a call it had on hold (hung up with a second call): picking up takes it back.
@@ -108,10 +114,7 @@ export class CallLayer implements CallDesk {
   hangUp(port: FxsPort, reason: 'on-hook' | 'timeout'): void {
     this.consultations.delete(port.id); // hung up with no consultation call placed: the held call rings back
     const call = this.calls.get(port.id);
-    if (!call) {
-      this.promoteOther(port.id);
-      return;
-    }
+    if (!call) return;
     this.log.info({ line: port.id, reason }, 'hanging up');
     call.abandoned = true;
     call.session?.hangUp();

@@ -7,6 +7,9 @@
  * A gets our REFER (RFC 3515) naming B and calls B itself, and our call to A ends once A accepted. B ends up in a
  * call with A (its peer is A's address), and the call log has both of our calls as transferred.
  *
+ * Then a consultation whose far end hangs up: hanging up rings the phone for the held call, and picking up brings
+ * its audio back (the held call left its slot for the earpiece's; before, picking up gave silence).
+ *
  * Real time: baresip runs on its own clock, so the test waits for conditions (log lines, baresip events, the
  * earpiece recording growing), each bounded, never for a fixed time.
  */
@@ -91,5 +94,37 @@ describe('transfer by hook flash with two real baresip far ends, direct IP', () 
     const [consultation, original] = await phone.calls();
     expect(original).toMatchObject({ direction: 'out', remote: expect.stringContaining('5550001'), cause: 'transferred' });
     expect(consultation).toMatchObject({ direction: 'out', remote: expect.stringContaining('5550002'), cause: 'transferred' });
+  }, 90_000);
+
+  it('the consultation\'s far end hangs up: hanging up rings for the held call, and picking up brings its audio back', async () => {
+    // B is still in the call from A that the transfer made: end it first.
+    const transferredClosed = farA.events.length;
+    farB.command('hangup');
+    await all(farA.event('CALL_CLOSED', 10_000, transferredClosed));
+    const mark = agent.lines.length;
+    const after = (pred: (l: Record<string, unknown>) => boolean, ms = 20_000) => all(agent.waitForLog(loggedAfter(agent.lines, mark, pred), ms));
+    const establishedA = farA.events.length;
+    await phone.hook('off');
+    expect(await phone.dial('11', 'pulse')).toBe(200);
+    await all(farA.event('CALL_ESTABLISHED', 20_000, establishedA));
+    await phone.hook('flash');
+    await after((l) => l.msg === 'call held');
+    const establishedB = farB.events.length;
+    expect(await phone.dial('12', 'pulse')).toBe(200);
+    await all(farB.event('CALL_ESTABLISHED', 20_000, establishedB));
+
+    farB.command('hangup');
+    await after((l) => l.msg === 'line state' && l.to === 'disconnected');
+    await phone.hook('on');
+    await after((l) => l.msg === 'line state' && l.to === 'ringing', 10_000);
+    const ringMark = agent.lines.length;
+    await phone.hook('off');
+    await all(agent.waitForLog(loggedAfter(agent.lines, ringMark, (l) => l.msg === 'call retrieved'), 20_000));
+    await nextSecond();
+    const backToA = await nextSecond();
+    expect(backToA.a).toBeGreaterThan(-20);
+    const closedA = farA.events.length;
+    await phone.hook('on');
+    await all(farA.event('CALL_CLOSED', 10_000, closedA));
   }, 90_000);
 });
