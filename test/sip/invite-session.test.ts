@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, seededRandom } from '../../hal/clock.js';
 import { InviteSession, type CallEnd, type InviteSessionEvents, type SessionBase } from '../../src/sip/invite-session.js';
+import { answerReferNotify, sendRefer } from '../../src/sip/call-transfer.js';
 import { computeDigestResponse, SipCredentials } from '../../src/sip/digest.js';
 import { getHeader, getHeaders, type SipRequest, type SipResponse } from '../../src/sip/message.js';
 import { buildRequest, buildResponse } from '../../src/sip/serializer.js';
@@ -208,6 +209,55 @@ describe('InviteSession over real UDP', () => {
     call.hangUp();
     expect(await far.ended).toEqual({ kind: 'remote-bye' });
     expect(await call.modify(OFFER)).toEqual({ kind: 'failed', why: 'the call is not up' });
+  });
+
+  it('a transfer: our REFER in the call names the target, 202 is accepted and 603 refused; the far end\'s NOTIFY (Event: refer) gets 200 and its sipfrag status is read, another event 489', async () => {
+    const a = await node(15);
+    const b = await node(16);
+    let answerer: InviteSession | undefined;
+    const far = callee(b, (s) => {
+      answerer = s;
+      s.accept(ANSWER);
+    });
+    const me = recorder();
+    const call = place(a, b.port, me.events);
+    await me.answered;
+    await far.answered;
+    // The transferee's side: REFER answered with `referAnswer`, BYE to its session.
+    const refers: SipRequest[] = [];
+    let referAnswer = 202;
+    b.layer.onRequest((req, st) => {
+      if (req.method === 'REFER') (refers.push(req), st.respond(buildResponse(req, referAnswer)));
+      else if (req.method === 'BYE') answerer!.remoteBye(req, st);
+      else st.respond(buildResponse(req, 481));
+    });
+    const progress: Array<number | null> = [];
+    a.layer.onRequest((req, st) => (req.method === 'NOTIFY' ? progress.push(answerReferNotify(req, st, 'test')) : st.respond(buildResponse(req, 481))));
+    const refer = { transactions: a.layer, userAgent: 'test', contact: `sip:100@127.0.0.1:${a.port}` };
+    expect(await sendRefer(call.dialog!, 'sip:300@127.0.0.1:5099', refer)).toEqual({ kind: 'accepted', status: 202 });
+    expect(refers[0].method).toBe('REFER');
+    expect(getHeader(refers[0], 'Refer-To')).toBe('<sip:300@127.0.0.1:5099>');
+    expect(getHeader(refers[0], 'Contact')).toBe(`<sip:100@127.0.0.1:${a.port}>`);
+    expect(refers[0].parsed.callId).toBe(call.callId);
+
+    const notify = (headers: Array<[string, string]>, body: string) =>
+      new Promise<SipResponse>((resolve) => b.layer.sendRequest(answerer!.dialog!.createRequest('NOTIFY', headers, body), { onFinal: resolve, onError: () => undefined }));
+    const done = await notify([['Event', 'refer'], ['Subscription-State', 'terminated;reason=noresource'], ['Content-Type', 'message/sipfrag']], 'SIP/2.0 200 OK\r\n');
+    expect(done.status).toBe(200);
+    const unreadable = await notify([['Event', 'refer;id=2'], ['Content-Type', 'message/sipfrag']], 'not a status line');
+    expect(unreadable.status).toBe(200);
+    const presence = await notify([['Event', 'presence']], '');
+    expect(presence.status).toBe(489);
+    expect(getHeader(presence, 'Allow-Events')).toBe('refer');
+    expect(progress).toEqual([200, null, null]);
+
+    referAnswer = 603;
+    expect(await sendRefer(call.dialog!, 'sip:300@127.0.0.1:5099', refer)).toEqual({ kind: 'refused', status: 603 });
+    // A target that cannot be put in Refer-To as it is never leaves.
+    expect(await sendRefer(call.dialog!, 'sip:a b@x>', refer)).toMatchObject({ kind: 'failed' });
+    expect(refers).toHaveLength(2);
+    call.hangUp();
+    expect(await far.ended).toEqual({ kind: 'remote-bye' });
   });
 
   it('hanging up while it rings sends CANCEL; the callee answers 487', async () => {
