@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../hal/clock.js';
 import type { CallRecord } from './agent-contract.js';
-import type { CallCause, CallInfo } from './phone/line-controller.js';
+import type { CallCause, CallInfo } from './phone/line-seams.js';
 
 export class CallLog {
   private readonly records: CallRecord[] = [];

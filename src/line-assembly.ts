@@ -18,7 +18,7 @@ import { chooseRing, distinctiveRingFromAlertInfo } from './media/ring-cadence.j
 import { tonePlan, type ToneName } from './media/tone-plan.js';
 import { FxsPort, type CallSide, type CallerIdSignal } from './phone/fxs-port.js';
 import { HookDetector } from './phone/hook-detector.js';
-import type { IncomingCall } from './phone/line-controller.js';
+import type { IncomingCall } from './phone/line-seams.js';
 import type { CallerIdTiming } from './phone/ringer.js';
 
 const EUROPEAN_FLASH = new Set(['uk', 'de', 'fr', 'nl', 'it']);

@@ -6,7 +6,7 @@
  */
 import { getHeader, getHeaders, type NameAddr, type SipRequest } from '../sip/message.js';
 import { parseNameAddr, splitCommaList } from '../sip/header-values.js';
-import type { IncomingCall } from '../phone/line-controller.js';
+import type { IncomingCall } from '../phone/line-seams.js';
 import { formatUri } from '../sip/uri.js';
 
 /** Caller-ID fields are short on the wire: MDMF allows 20 digits and 15 name characters. */

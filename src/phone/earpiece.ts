@@ -8,7 +8,7 @@
  */
 import { ToneGenerator } from '../media/tone-generator.js';
 import type { TonePlan, ToneName } from '../media/tone-plan.js';
-import type { LineTone } from './line-controller.js';
+import type { LineTone } from './line-seams.js';
 
 const TONE_OF: Record<LineTone, ToneName> = {
   dial: 'dial',

@@ -15,7 +15,8 @@ import type { TonePlan } from '../media/tone-plan.js';
 import { DigitMap } from './digit-map.js';
 import type { HookEvent } from './hook-detector.js';
 import { Earpiece, type RemoteAudio } from './earpiece.js';
-import { LineController, type CallCause, type CallInfo, type Hotline, type IncomingCall, type LineState, type LineTimers } from './line-controller.js';
+import { LineController, type LineState } from './line-controller.js';
+import type { CallCause, CallInfo, Hotline, IncomingCall, LineTimers } from './line-seams.js';
 import { Ringer, type CallerIdTiming } from './ringer.js';
 
 

@@ -26,8 +26,8 @@ export class FakeControl implements AgentControl {
       uptime_s: 3725,
       accounts: [{ line: 0, aor: 'sip:100@sip.example.org', registered: true, state: 'registered', expires_in: 3412, last_error: null }],
       lines: [
-        { id: 0, hook: 'off', state: 'connected', digits: '200', call: { direction: 'out', remote: 'sip:200@sip.example.org', codec: 'PCMU', duration_s: 75 } },
-        { id: 1, hook: 'on', state: 'idle', digits: '', call: null },
+        { id: 0, hook: 'off', state: 'connected', digits: '200', call: { direction: 'out', remote: 'sip:200@sip.example.org', codec: 'PCMU', duration_s: 75 }, other_call: null, message_waiting: false, voice_messages: null },
+        { id: 1, hook: 'on', state: 'idle', digits: '', call: null, other_call: null, message_waiting: true, voice_messages: { new: 2, old: 8 } },
       ],
     };
   }

@@ -138,7 +138,7 @@ describe('ata status and ata phone against a real API server (fake AgentControl 
         '  line 0  sip:100@sip.example.org  registered, expires in 3412 s',
         'lines:',
         '  line 0  off hook  connected  to sip:200@sip.example.org, PCMU, 1m15s',
-        '  line 1  on hook   idle',
+        '  line 1  on hook   idle  voicemail waiting (2 new, 8 old)',
         '',
       ].join('\n'),
     );

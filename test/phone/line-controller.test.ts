@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../hal/clock.js';
 import { DigitMap } from '../../src/phone/digit-map.js';
-import { LineController, type LineSeams, type LineTone } from '../../src/phone/line-controller.js';
+import { LineController } from '../../src/phone/line-controller.js';
+import type { LineSeams, LineTone } from '../../src/phone/line-seams.js';
 
 /** `calls`: the call-log events (started/answered/ended) go into `log` too. */
 /** `extra`: seams to set beyond the defaults (a hotline, transfer off). */
