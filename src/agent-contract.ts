@@ -37,7 +37,7 @@ export interface LineStatus {
   digits: string;
   call: LineCallStatus | null;
   /** The line's second call beside `call`: a call waiting to be answered by a hook flash, or one on hold. */
-  other_call: { state: 'waiting' | 'held'; direction: 'in' | 'out'; remote: string } | null;
+  other_call: { state: 'waiting' | 'held' | 'conference'; direction: 'in' | 'out'; remote: string } | null;
   /** Voicemail waiting, as the server's last message-summary NOTIFY said (the phone hears stutter dial tone). */
   message_waiting: boolean;
   /** That NOTIFY's voice-message counts, when it gave them. */

@@ -51,6 +51,8 @@ export function buildFxsPort(cfg: LineConfig, hw: { line: Line; audio: AudioPort
     swapCalls: () => undefined,
     consult: () => undefined,
     endConsultation: () => undefined,
+    conference: () => undefined,
+    endConference: () => undefined,
     transferCalls: (port) => void port.controller.transferDone('refused'),
   };
 

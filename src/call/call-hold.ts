@@ -28,14 +28,22 @@ export function holdCall(call: HoldableCall, log: Log): void {
 
 /** Puts a held call back on the line and asks the far end to resume. */
 export function retrieveCall(call: HoldableCall, log: Log): void {
-  const { session, media } = call;
-  if (!media) return;
-  media.connect(call.port);
-  if (session?.state !== 'confirmed') return;
-  reinvite(call, media.holdOffer(false), 'retrieved', log);
+  if (!call.media) return;
+  call.media.connect(call.port);
+  resumeCall(call, log, 'retrieved');
 }
 
-function reinvite(call: HoldableCall, sdp: string, what: 'held' | 'retrieved', log: Log): void {
+/**
+ * Asks the far end of a held call to send again, without putting it in the earpiece: a conference joins it to its
+ * bridge instead.
+ */
+export function resumeCall(call: HoldableCall, log: Log, what: 'retrieved' | 'joined' = 'joined'): void {
+  const { session, media } = call;
+  if (!media || session?.state !== 'confirmed') return;
+  reinvite(call, media.holdOffer(false), what, log);
+}
+
+function reinvite(call: HoldableCall, sdp: string, what: 'held' | 'retrieved' | 'joined', log: Log): void {
   const { session, media } = call;
   void session!.modify(sdp).then((result) => {
     if (result.kind !== 'answered') {

@@ -27,7 +27,8 @@ import type { InviteServerTransaction, ServerTransaction } from '../sip/server-t
 import type { TransactionLayer } from '../sip/transaction-layer.js';
 import type { Peer } from '../sip/transport.js';
 import { answerReferNotify, sendRefer } from '../sip/call-transfer.js';
-import { holdCall, retrieveCall } from './call-hold.js';
+import { holdCall, resumeCall, retrieveCall } from './call-hold.js';
+import { ConferenceBridge } from './conference-bridge.js';
 import type { CallMediaOptions } from './call-media.js';
 import { bracket, lineForRequest, ProxyAddresses } from './call-routing.js';
 import { IncomingCalls } from './incoming-call.js';
@@ -65,6 +66,8 @@ export class CallLayer implements CallDesk {
   private readonly notices: MessageWaitingNotices;
   /** Each line's call held for a consultation (a flash in a lone call): the one a hang-up transfers. */
   private readonly consultations = new Map<number, LineCall>();
+  /** Each line's three-way conference: its two calls, mixed by a ConferenceBridge joined to the port. */
+  private readonly bridges = new Map<number, { port: FxsPort; legs: [LineCall, LineCall] }>();
 
   constructor(private readonly o: CallLayerOptions) {
     this.log = o.log.child({ component: 'call' });
@@ -156,12 +159,51 @@ export class CallLayer implements CallDesk {
     retrieveCall(held, this.logHold);
   }
 
+  /** Flash with the consultation call answered: the held call joins it in a three-way conference. */
+  conference(port: FxsPort): void {
+    const added = this.calls.get(port.id);
+    const first = this.others.get(port.id);
+    if (!added?.media || !first?.media || this.bridges.has(port.id)) return;
+    const bridge = new ConferenceBridge(added.media.joinBridge(port), first.media.joinBridge(port));
+    port.connectAudio(bridge.mouthpiece, bridge.earpiece);
+    this.bridges.set(port.id, { port, legs: [added, first] });
+    resumeCall(first, this.logHold); // it was held for the consultation: it sends again
+    this.log.info({ line: port.id }, 'conference');
+  }
+
+  /** Flash in the conference: the call added last is hung up; the first is the line's call again. */
+  endConference(port: FxsPort): void {
+    this.unbridge(port.id);
+    this.consultations.delete(port.id);
+    const added = this.calls.get(port.id);
+    if (added) {
+      this.release(this.calls, added);
+      added.session?.hangUp();
+      this.track(added.session);
+    }
+    const first = this.others.get(port.id);
+    if (!first) return;
+    this.promoteOther(port.id);
+    first.media?.connect(port);
+    this.log.info({ line: port.id }, 'conference ended: back to the first call');
+  }
+
+  /** Takes the line's conference bridge off its port; both legs are left off the line (to be joined again or ended). */
+  private unbridge(lineId: number): void {
+    const bridge = this.bridges.get(lineId);
+    if (!bridge) return;
+    this.bridges.delete(lineId);
+    bridge.port.connectAudio(null, null);
+    for (const leg of bridge.legs) leg.media?.detach();
+  }
+
   /**
    * Hung up during a consultation (LineSeams.transferCalls): our call to the consultation's target is ended and
    * the call held for it is REFERred there (call-transfer.ts). Accepted, that call is ended too; refused, the line
    * rings for the held call (LineController.transferDone).
    */
   transferCalls(port: FxsPort): void {
+    this.unbridge(port.id); // hung up in a conference: the two far ends are handed to each other
     const original = this.consultations.get(port.id);
     this.consultations.delete(port.id);
     const active = this.calls.get(port.id);
@@ -383,10 +425,19 @@ export class CallLayer implements CallDesk {
   /** Takes `call` out of `slot` (the line's call or its second call) and closes its media; false when not there. */
   release(slot: CallSlot, call: LineCall): boolean {
     if (slot.get(call.port.id) !== call) return false;
+    const bridge = this.bridges.get(call.port.id);
+    if (bridge?.legs.includes(call)) this.unbridge(call.port.id);
     slot.delete(call.port.id);
     const media = call.media;
     call.media = null;
     void media?.close().catch((err) => this.log.warn({ err: String(err) }, 'closing call media failed'));
+    if (bridge?.legs.includes(call)) {
+      // A party of the conference left: the other is the line's only call, in the earpiece.
+      this.consultations.delete(call.port.id);
+      const remaining = bridge.legs[0] === call ? bridge.legs[1] : bridge.legs[0];
+      if (this.others.get(call.port.id) === remaining) this.promoteOther(call.port.id);
+      remaining.media?.connect(call.port);
+    }
     return true;
   }
 

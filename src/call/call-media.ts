@@ -17,6 +17,7 @@ import { generateDtmf } from '../media/dtmf-generator.js';
 import { RtpSession, type G711Codec, type RtpSessionStats } from '../media/rtp-session.js';
 import { answerOffer, buildOffer, parseSdp, readAnswer, serializeSdp, type LocalMedia, type NegotiatedMedia, type SdpSession } from '../sip/sdp.js';
 import type { FxsPort } from '../phone/fxs-port.js';
+import type { CallLeg } from './conference-bridge.js';
 
 export type CallMediaState = 'reserved' | 'flowing' | 'closed';
 
@@ -63,6 +64,8 @@ export class CallMedia {
   private localHold = false;
   /** When the stream was taken off the line, to keep the RTP timestamp on real time across the hold. */
   private detachedAt: number | null = null;
+  /** A leg of the line's conference: the bridge, not this stream, is what the port's audio is joined to. */
+  private bridged = false;
 
   private constructor(
     private readonly o: CallMediaOptions,
@@ -178,7 +181,8 @@ export class CallMedia {
   /** Takes the stream off the line (the call goes on hold); `connect` puts it back. */
   detach(): void {
     if (this.state !== 'flowing') return;
-    this.port?.connectAudio(null, null);
+    if (!this.bridged) this.port?.connectAudio(null, null);
+    this.bridged = false;
     this.port = null;
     this.state = 'reserved';
     this.detachedAt = this.o.clock.now();
@@ -191,6 +195,22 @@ export class CallMedia {
    */
   connect(port: FxsPort, early = false): void {
     if (this.state === 'closed' || (this.state === 'flowing' && (early || !this.early))) return;
+    this.rejoin(port, early);
+    port.connectAudio(this.mouthpiece, this.earpiece, early);
+  }
+
+  /**
+   * Joins the stream to the line as one leg of a conference: its two audio ends go to the bridge that mixes the
+   * legs (conference-bridge.ts), which the caller joins to the port. `detach` takes it out again.
+   */
+  joinBridge(port: FxsPort): CallLeg {
+    this.detach();
+    this.rejoin(port, false);
+    this.bridged = true;
+    return { mouthpiece: this.mouthpiece, earpiece: this.earpiece };
+  }
+
+  private rejoin(port: FxsPort, early: boolean): void {
     if (this.detachedAt !== null) {
       this.session.resume(Math.floor((this.o.clock.now() - this.detachedAt) / this.o.media.ptime));
       this.detachedAt = null;
@@ -198,7 +218,6 @@ export class CallMedia {
     this.state = 'flowing';
     this.early = early;
     this.port = port;
-    port.connectAudio(this.mouthpiece, this.earpiece, early);
   }
 
   /**
@@ -218,7 +237,8 @@ export class CallMedia {
 
   async close(): Promise<void> {
     if (this.state === 'closed') return;
-    if (this.port) this.port.connectAudio(null, null);
+    if (this.port && !this.bridged) this.port.connectAudio(null, null);
+    this.bridged = false;
     this.port = null;
     this.state = 'closed';
     const stats = this.session.stats();

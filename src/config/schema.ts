@@ -123,8 +123,9 @@ export const lineSchema = z.strictObject({
   /** A second call to a busy line waits (call-waiting beep; hook flash answers it and holds the first) instead of getting 486. */
   call_waiting: z.boolean().default(true),
   /**
-   * A hook flash in a lone call holds it and gives dial tone for a consultation call; hanging up once that call is
-   * ringing or answered transfers the held call to it (REFER), a flash before that returns to the held call.
+   * A hook flash in a lone call holds it and gives dial tone for a consultation call: a flash before it is answered
+   * returns to the held call, one after makes a three-way conference (the next drops the added party); hanging up
+   * once it rings, is answered or is in the conference transfers the held call to it (REFER).
    */
   transfer: z.boolean().default(true),
   /** Hook-switch debounce: a contact level counts once it has held this long. */

@@ -27,9 +27,11 @@ export interface CallSide {
   hangUp(port: FxsPort, reason: 'on-hook' | 'timeout'): void;
   /** Hook flash with a second call: hold the one in the earpiece, take the other (LineSeams.swapCalls). */
   swapCalls(port: FxsPort): void;
-  /** Consultation and transfer (LineSeams.consult, endConsultation, transferCalls). */
+  /** Consultation, conference and transfer (LineSeams.consult, endConsultation, conference ...). */
   consult(port: FxsPort): void;
   endConsultation(port: FxsPort): void;
+  conference(port: FxsPort): void;
+  endConference(port: FxsPort): void;
   transferCalls(port: FxsPort): void;
 }
 
@@ -103,6 +105,8 @@ export class FxsPort {
         swapCalls: () => o.calls.swapCalls(this),
         consult: () => o.calls.consult(this),
         endConsultation: () => o.calls.endConsultation(this),
+        conference: () => o.calls.conference(this),
+        endConference: () => o.calls.endConference(this),
         transferCalls: () => o.calls.transferCalls(this),
         transfer: o.transfer ?? true,
         callWaitingTone: (on) => this.earpiece.setOverlay(on ? 'call-waiting' : null),

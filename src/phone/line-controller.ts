@@ -117,6 +117,11 @@ export class LineController {
    * (no consultation call or transfer yet).
    */
   flash(): void {
+    if (this.state === 'connected' && this.other?.transfer) {
+      if (this.other.kind === 'held') this.conference();
+      else this.leaveConference();
+      return;
+    }
     if ((this.state === 'connected' || this.state === 'disconnected') && this.other) {
       this.swap();
       return;
@@ -139,6 +144,21 @@ export class LineController {
     this.call = null;
     this.seams.consult();
     this.startOver();
+  }
+
+  /** A flash once the consultation call is answered: the held call joins it, and the phone talks to both. */
+  private conference(): void {
+    this.other = { ...this.other!, kind: 'conference' };
+    this.seams.conference();
+  }
+
+  /** A flash in the conference: the consultation call is hung up and the line is back to the first call alone. */
+  private leaveConference(): void {
+    const first = this.other!;
+    if (this.call) this.ended(this.call, 'normal');
+    this.call = first.call;
+    this.other = null;
+    this.seams.endConference();
   }
 
   /** A flash during a consultation, before its call is answered: that call is dropped and the held one comes back. */
@@ -177,8 +197,7 @@ export class LineController {
     if (other.kind === 'waiting') this.seams.callWaitingTone(false);
     const previous = this.state === 'connected' ? this.call : null;
     this.call = other.call;
-    // A consultation swapped back and forth is still one: hanging up transfers whichever is held.
-    this.other = previous ? { kind: 'held', call: previous, ...(other.transfer ? { transfer: true } : {}) } : null;
+    this.other = previous ? { kind: 'held', call: previous } : null;
     this.seams.swapCalls(); // after the exchange: the agent reads the line's new call (its codec) as it answers
     if (other.call.answeredAt === null) this.answered(other.call);
     if (this.state === 'disconnected') {
@@ -308,6 +327,12 @@ export class LineController {
   remoteHangUp(): void {
     if (this.state !== 'connected') return;
     if (this.call) this.ended(this.call, 'remote-hangup');
+    if (this.other?.kind === 'conference') {
+      // One party of the conference left: the phone goes on talking to the other.
+      this.call = this.other.call;
+      this.other = null;
+      return;
+    }
     this.call = null;
     this.seams.playTone('congestion');
     this.arm(this.timers.toneTimeoutMs);

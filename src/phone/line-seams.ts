@@ -34,7 +34,8 @@ export interface CallInfo {
  * beep) or one we put on hold with a hook flash.
  */
 export interface OtherCall {
-  kind: 'waiting' | 'held';
+  /** 'conference': not held but in the earpiece too, mixed with `call` (a three-way conference). */
+  kind: 'waiting' | 'held' | 'conference';
   call: CallInfo;
   /** A waiting call's caller, for the caller ID when the phone is rung for it after a hang-up. */
   caller?: IncomingCall;
@@ -88,6 +89,10 @@ export interface LineSeams {
   consult(): void;
   /** Back from a consultation to the held call: the consultation call, if placed, is hung up. */
   endConsultation(): void;
+  /** Hook flash once the consultation call is answered: the held call joins it in a three-way conference. */
+  conference(): void;
+  /** Hook flash in the conference: the party added last (the consultation call) is hung up; the first stays. */
+  endConference(): void;
   /**
    * Hung up during a consultation call: the held call is transferred to the consultation's target, and our part of
    * both ends. The agent reports the outcome with transferDone.

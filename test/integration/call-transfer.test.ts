@@ -7,6 +7,9 @@
  * A gets our REFER (RFC 3515) naming B and calls B itself, and our call to A ends once A accepted. B ends up in a
  * call with A (its peer is A's address), and the call log has both of our calls as transferred.
  *
+ * Then a three-way conference: a flash once B answered joins A back in; the earpiece hears both, and B hears A
+ * through our mix (baresip's own recording of what it heard); a flash hangs up B and the phone is back with A.
+ *
  * Then a consultation whose far end hangs up: hanging up rings the phone for the held call, and picking up brings
  * its audio back (the held call left its slot for the earpiece's; before, picking up gave silence).
  *
@@ -15,7 +18,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
-import { loggedAfter, simCallAgent, toneHeardDb, withPeerLogs, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
+import { loggedAfter, simCallAgent, soxSamples, toneHeardDb, withPeerLogs, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
 import { startDirectFarEnd, type Baresip } from '../support/baresip.js';
 
 let agent: AgentProcess;
@@ -96,11 +99,54 @@ describe('transfer by hook flash with two real baresip far ends, direct IP', () 
     expect(consultation).toMatchObject({ direction: 'out', remote: expect.stringContaining('5550002'), cause: 'transferred' });
   }, 90_000);
 
-  it('the consultation\'s far end hangs up: hanging up rings for the held call, and picking up brings its audio back', async () => {
+  it('a flash once B answered makes a three-way conference: the phone hears A and B, B hears A; a flash drops B', async () => {
     // B is still in the call from A that the transfer made: end it first.
     const transferredClosed = farA.events.length;
     farB.command('hangup');
     await all(farA.event('CALL_CLOSED', 10_000, transferredClosed));
+    const mark = agent.lines.length;
+    const after = (pred: (l: Record<string, unknown>) => boolean) => all(agent.waitForLog(loggedAfter(agent.lines, mark, pred), 20_000));
+    const establishedA = farA.events.length;
+    await phone.hook('off');
+    expect(await phone.dial('11', 'pulse')).toBe(200);
+    await all(farA.event('CALL_ESTABLISHED', 20_000, establishedA));
+    await phone.hook('flash');
+    await after((l) => l.msg === 'call held');
+    const establishedB = farB.events.length;
+    expect(await phone.dial('12', 'pulse')).toBe(200);
+    await all(farB.event('CALL_ESTABLISHED', 20_000, establishedB));
+
+    await phone.hook('flash');
+    await after((l) => l.msg === 'conference');
+    const joined = await after((l) => l.msg === 'call joined');
+    expect(joined.direction).toBe('sendrecv');
+    expect(await phone.status()).toMatchObject({ state: 'connected', call: { remote: expect.stringContaining('5550002') }, other_call: { state: 'conference', remote: expect.stringContaining('5550001') } });
+    await nextSecond();
+    const both = await nextSecond();
+    expect(both.a).toBeGreaterThan(-20);
+    expect(both.b).toBeGreaterThan(-20);
+
+    // Flash: B is hung up, A is the call again, alone in the earpiece.
+    const closedB = farB.events.length;
+    await phone.hook('flash');
+    await all(farB.event('CALL_CLOSED', 10_000, closedB));
+    await nextSecond();
+    const aAlone = await nextSecond();
+    expect(aAlone.a).toBeGreaterThan(-20);
+    expect(aAlone.b).toBeLessThan(-40);
+
+    const closedA = farA.events.length;
+    await phone.hook('on');
+    await all(farA.event('CALL_CLOSED', 10_000, closedA));
+    // What B heard (baresip's recording of its call with us, closed by our BYE): A's tone, which only our mix can
+    // have put there: A and B never called each other in this test. (A's own recording stops at our hold re-INVITE.)
+    const heardByB = soxSamples(farB.decodedWav()!);
+    let loudestA = -200;
+    for (let at = 0; at + 4000 <= heardByB.length; at += 2000) loudestA = Math.max(loudestA, toneHeardDb(heardByB.subarray(at, at + 4000), A_HZ));
+    expect(loudestA).toBeGreaterThan(-25);
+  }, 90_000);
+
+  it('the consultation\'s far end hangs up: hanging up rings for the held call, and picking up brings its audio back', async () => {
     const mark = agent.lines.length;
     const after = (pred: (l: Record<string, unknown>) => boolean, ms = 20_000) => all(agent.waitForLog(loggedAfter(agent.lines, mark, pred), ms));
     const establishedA = farA.events.length;

@@ -23,6 +23,8 @@ function rig(map = '(*xx|[2-9]xx|xx.T)', speedDial: Record<string, string> = {},
     swapCalls: () => log.push('swap'),
     consult: () => log.push('consult'),
     endConsultation: () => log.push('end-consultation'),
+    conference: () => log.push('conference'),
+    endConference: () => log.push('end-conference'),
     transferCalls: () => log.push('transfer'),
     callWaitingTone: (on) => log.push(`cw-beep ${on ? 'on' : 'off'}`),
     callWaiting,
@@ -269,15 +271,52 @@ describe('LineController', () => {
       expect(log).toEqual(['ended 200 cancelled', 'end-consultation']);
     });
 
-    it('an answered consultation swaps with the held call by flash, and hanging up still transfers', () => {
-      const { line, log } = consulting();
-      for (const d of '200') line.digit(d);
-      line.callAnswered('PCMU');
+    /** The consultation call to 200 answered, then a flash: the three-way conference. */
+    function inConference() {
+      const r = consulting();
+      for (const d of '200') r.line.digit(d);
+      r.line.callAnswered('PCMU');
+      r.line.flash();
+      return r;
+    }
+
+    it('a flash once the consultation call is answered makes a three-way conference', () => {
+      const { line, log } = inConference();
+      expect(line.state).toBe('connected');
+      expect(line.call?.remote).toBe('200');
+      expect(line.other).toMatchObject({ kind: 'conference', call: { remote: 'sip:a@x' } });
+      expect(log.at(-1)).toBe('conference');
+    });
+
+    it('a flash in the conference hangs up the party added last; the first call goes on', () => {
+      const { line, log } = inConference();
+      log.length = 0;
       line.flash();
+      expect(line.state).toBe('connected');
       expect(line.call?.remote).toBe('sip:a@x');
-      expect(line.other).toMatchObject({ kind: 'held', transfer: true, call: { remote: '200' } });
+      expect(line.other).toBeNull();
+      expect(log).toEqual(['ended 200 normal', 'end-conference']);
+    });
+
+    it('a party that hangs up leaves the phone talking to the other, whichever of the two it was', () => {
+      const added = inConference();
+      added.line.remoteHangUp();
+      expect(added.line.state).toBe('connected');
+      expect(added.line.call?.remote).toBe('sip:a@x');
+      expect(added.line.other).toBeNull();
+      const first = inConference();
+      first.line.otherCallEnded();
+      expect(first.line.state).toBe('connected');
+      expect(first.line.call?.remote).toBe('200');
+      expect(first.line.other).toBeNull();
+      expect(first.log.at(-1)).toBe('ended sip:a@x remote-hangup');
+    });
+
+    it('hanging up in the conference hands the two parties to each other (the transfer)', () => {
+      const { line, log } = inConference();
       log.length = 0;
       line.onHook();
+      expect(line.state).toBe('idle');
       expect(log).toEqual(['transfer']);
     });
 
