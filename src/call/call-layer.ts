@@ -26,15 +26,15 @@ import { buildResponse } from '../sip/serializer.js';
 import type { InviteServerTransaction, ServerTransaction } from '../sip/server-transaction.js';
 import type { TransactionLayer } from '../sip/transaction-layer.js';
 import type { Peer } from '../sip/transport.js';
-import { answerReferNotify, sendRefer } from '../sip/call-transfer.js';
-import { holdCall, resumeCall, retrieveCall } from './call-hold.js';
-import { ConferenceBridge } from './conference-bridge.js';
+import { answerReferNotify } from '../sip/call-transfer.js';
+import { holdCall, retrieveCall } from './call-hold.js';
 import type { CallMediaOptions } from './call-media.js';
 import { bracket, lineForRequest, ProxyAddresses } from './call-routing.js';
 import { IncomingCalls } from './incoming-call.js';
 import { errorText, type CallDesk, type CallSlot, type LineCall } from './line-call.js';
 import { MessageWaitingNotices } from './message-waiting.js';
 import { OutgoingCalls } from './outgoing-call.js';
+import { ThreeWayCalling } from './three-way-calling.js';
 
 /** What the call layer needs from the SIP stack. */
 export interface SignallingHost {
@@ -59,22 +59,22 @@ export class CallLayer implements CallDesk {
   readonly others: CallSlot = new Map();
   readonly log: Logger;
   readonly userAgent: string;
+  readonly clock: Clock;
   /** BYEs still waiting for their answer; shutdown waits for them so calls end properly. */
   private readonly byes = new Set<Promise<void>>();
   private readonly outgoing: OutgoingCalls;
   private readonly incoming: IncomingCalls;
   private readonly notices: MessageWaitingNotices;
-  /** Each line's call held for a consultation (a flash in a lone call): the one a hang-up transfers. */
-  private readonly consultations = new Map<number, LineCall>();
-  /** Each line's three-way conference: its two calls, mixed by a ConferenceBridge joined to the port. */
-  private readonly bridges = new Map<number, { port: FxsPort; legs: [LineCall, LineCall] }>();
+  private readonly threeWay: ThreeWayCalling;
 
   constructor(private readonly o: CallLayerOptions) {
     this.log = o.log.child({ component: 'call' });
     this.userAgent = o.userAgent;
+    this.clock = o.clock;
     this.outgoing = new OutgoingCalls(this, o.media.codecs, () => this.requireHost().contact.host);
     const proxies = new ProxyAddresses();
     this.incoming = new IncomingCalls(this, o.random, proxies);
+    this.threeWay = new ThreeWayCalling(this);
     this.notices = new MessageWaitingNotices({ log: this.log, userAgent: o.userAgent, proxies, accountOf: (id) => this.accountOf(id), toTag: () => 'x' + Math.floor(o.random() * 1e9).toString(36) });
   }
 
@@ -97,7 +97,7 @@ export class CallLayer implements CallDesk {
     if (!this.calls.has(port.id)) {
       // Rung for the second call after the first had already ended (its far end hung up, or a consultation call
       // failed): it becomes the line's call now.
-      this.consultations.delete(port.id);
+      this.threeWay.forget(port.id);
       this.promoteOther(port.id);
     }
     const call = this.calls.get(port.id);
@@ -115,7 +115,7 @@ export class CallLayer implements CallDesk {
   }
 
   hangUp(port: FxsPort, reason: 'on-hook' | 'timeout'): void {
-    this.consultations.delete(port.id); // hung up with no consultation call placed: the held call rings back
+    this.threeWay.forget(port.id); // hung up with no consultation call placed: the held call rings back
     const call = this.calls.get(port.id);
     if (!call) return;
     this.log.info({ line: port.id, reason }, 'hanging up');
@@ -127,125 +127,32 @@ export class CallLayer implements CallDesk {
   }
 
   /** The line rings for its other call (LineController.onHook): it becomes the line's call. */
-  private promoteOther(lineId: number): void {
+  promoteOther(lineId: number): void {
     const other = this.others.get(lineId);
     if (!other) return;
     this.others.delete(lineId);
     this.calls.set(lineId, other);
   }
 
-  /** Hook flash in a lone call: it goes on hold, out of the earpiece, for a consultation call (LineSeams.consult). */
+  // Three-way calling (three-way-calling.ts): the LineSeams of the same names.
   consult(port: FxsPort): void {
-    const active = this.calls.get(port.id);
-    if (!active || this.others.has(port.id)) return;
-    this.calls.delete(port.id);
-    this.others.set(port.id, active);
-    this.consultations.set(port.id, active);
-    holdCall(active, this.logHold);
+    this.threeWay.consult(port);
   }
 
-  /** Back from a consultation: its call, if placed, is hung up; the held call is taken back. */
   endConsultation(port: FxsPort): void {
-    this.consultations.delete(port.id);
-    const consultation = this.calls.get(port.id);
-    if (consultation) {
-      this.release(this.calls, consultation);
-      consultation.session?.hangUp();
-      this.track(consultation.session);
-    }
-    const held = this.others.get(port.id);
-    if (!held) return;
-    this.promoteOther(port.id);
-    retrieveCall(held, this.logHold);
+    this.threeWay.endConsultation(port);
   }
 
-  /** Flash with the consultation call answered: the held call joins it in a three-way conference. */
   conference(port: FxsPort): void {
-    const added = this.calls.get(port.id);
-    const first = this.others.get(port.id);
-    if (!added?.media || !first?.media || this.bridges.has(port.id)) return;
-    const bridge = new ConferenceBridge(added.media.joinBridge(port), first.media.joinBridge(port));
-    port.connectAudio(bridge.mouthpiece, bridge.earpiece);
-    this.bridges.set(port.id, { port, legs: [added, first] });
-    resumeCall(first, this.logHold); // it was held for the consultation: it sends again
-    this.log.info({ line: port.id }, 'conference');
+    this.threeWay.conference(port);
   }
 
-  /** Flash in the conference: the call added last is hung up; the first is the line's call again. */
   endConference(port: FxsPort): void {
-    this.unbridge(port.id);
-    this.consultations.delete(port.id);
-    const added = this.calls.get(port.id);
-    if (added) {
-      this.release(this.calls, added);
-      added.session?.hangUp();
-      this.track(added.session);
-    }
-    const first = this.others.get(port.id);
-    if (!first) return;
-    this.promoteOther(port.id);
-    first.media?.connect(port);
-    this.log.info({ line: port.id }, 'conference ended: back to the first call');
+    this.threeWay.endConference(port);
   }
 
-  /** Takes the line's conference bridge off its port; both legs are left off the line (to be joined again or ended). */
-  private unbridge(lineId: number): void {
-    const bridge = this.bridges.get(lineId);
-    if (!bridge) return;
-    this.bridges.delete(lineId);
-    bridge.port.connectAudio(null, null);
-    for (const leg of bridge.legs) leg.media?.detach();
-  }
-
-  /**
-   * Hung up during a consultation (LineSeams.transferCalls): our call to the consultation's target is ended and
-   * the call held for it is REFERred there (call-transfer.ts). Accepted, that call is ended too; refused, the line
-   * rings for the held call (LineController.transferDone).
-   */
   transferCalls(port: FxsPort): void {
-    this.unbridge(port.id); // hung up in a conference: the two far ends are handed to each other
-    const original = this.consultations.get(port.id);
-    this.consultations.delete(port.id);
-    const active = this.calls.get(port.id);
-    const held = this.others.get(port.id);
-    const consultation = original === active ? held : active;
-    if (active) {
-      this.release(this.calls, active);
-      active.session?.hangUp();
-      this.track(active.session);
-    }
-    const dialog = original?.session?.state === 'confirmed' ? original.session.dialog : null;
-    const target = consultation?.target;
-    const refused = (why: Record<string, unknown>): void => {
-      this.log.warn({ line: port.id, ...why }, 'transfer failed');
-      const current = this.others.get(port.id);
-      if (!current) return void port.controller.transferDone('gone');
-      if (port.controller.transferDone('refused')) this.promoteOther(port.id);
-      else {
-        this.release(this.others, current);
-        current.session?.hangUp();
-        this.track(current.session);
-      }
-    };
-    if (!original || !dialog || !target || !held) {
-      refused({ why: !target ? 'the consultation call was not one we placed' : 'the held call is not up' });
-      return;
-    }
-    this.log.info({ line: port.id, to: target }, 'transferring the held call');
-    void sendRefer(dialog, target, { transactions: this.requireHost().transactions, userAgent: this.o.userAgent, contact: this.contactUri(port.id) }).then((result) => {
-      if (result.kind !== 'accepted') {
-        refused(result.kind === 'refused' ? { status: result.status } : { why: result.why });
-        return;
-      }
-      this.log.info({ line: port.id, status: result.status }, 'transfer accepted');
-      port.controller.transferDone('accepted');
-      const left = this.others.get(port.id);
-      if (left) {
-        this.release(this.others, left);
-        left.session?.hangUp();
-        this.track(left.session);
-      }
-    });
+    this.threeWay.transfer(port);
   }
 
   /** Hook flash with a second call: the call in the earpiece is held, the other is answered or retrieved. */
@@ -253,7 +160,7 @@ export class CallLayer implements CallDesk {
     const other = this.others.get(port.id);
     if (!other) return;
     const active = this.calls.get(port.id);
-    if (!active) this.consultations.delete(port.id); // the consultation's far end hung up: a flash takes the held call back
+    if (!active) this.threeWay.forget(port.id); // the consultation's far end hung up: a flash takes the held call back
     this.others.delete(port.id);
     this.calls.set(port.id, other);
     if (active) {
@@ -274,7 +181,7 @@ export class CallLayer implements CallDesk {
     }
   }
 
-  private readonly logHold = (fields: Record<string, unknown>, msg: string): void => this.log.info(fields, msg);
+  readonly logHold = (fields: Record<string, unknown>, msg: string): void => this.log.info(fields, msg);
 
   /** Waits (at most `ms`) for the BYEs sent so far to be answered: the agent stops only after that. */
   async drain(ms: number): Promise<void> {
@@ -326,7 +233,9 @@ export class CallLayer implements CallDesk {
     if (req.method === 'NOTIFY') {
       // How the transferee's call to the target goes (a REFER of ours); the call itself is over or ends soon.
       const status = answerReferNotify(req, st, this.o.userAgent);
-      if (status !== null) this.log.info({ line: call.port.id, status }, 'transfer progress');
+      if (status === null) return;
+      this.log.info({ line: call.port.id, status }, 'transfer progress');
+      this.threeWay.progress(call, status);
       return;
     }
     st.respond(buildResponse(req, 501, undefined, [['User-Agent', this.o.userAgent]]));
@@ -384,7 +293,7 @@ export class CallLayer implements CallDesk {
     };
   }
 
-  private contactUri(lineId: number, user = this.accountOf(lineId)?.user ?? 'pi-ata'): string {
+  contactUri(lineId: number, user = this.accountOf(lineId)?.user ?? 'pi-ata'): string {
     const c = this.requireHost().contact;
     return `sip:${user}@${bracket(c.host)}:${c.port}`;
   }
@@ -410,8 +319,9 @@ export class CallLayer implements CallDesk {
 
   /** The line's second call ended (the waiting caller gave up, the held far end hung up): true when it was that. */
   otherEnded(call: LineCall): boolean {
+    // A transferee that hangs up on us before saying how its call went: the transfer is as done as it will get.
+    if (this.threeWay.transferring(call)) this.threeWay.outcome(call, 'hung-up');
     if (!this.release(this.others, call)) return false;
-    if (this.consultations.get(call.port.id) === call) this.consultations.delete(call.port.id);
     call.port.controller.otherCallEnded();
     return true;
   }
@@ -425,20 +335,27 @@ export class CallLayer implements CallDesk {
   /** Takes `call` out of `slot` (the line's call or its second call) and closes its media; false when not there. */
   release(slot: CallSlot, call: LineCall): boolean {
     if (slot.get(call.port.id) !== call) return false;
-    const bridge = this.bridges.get(call.port.id);
-    if (bridge?.legs.includes(call)) this.unbridge(call.port.id);
+    const remaining = this.threeWay.leaving(call);
     slot.delete(call.port.id);
     const media = call.media;
     call.media = null;
     void media?.close().catch((err) => this.log.warn({ err: String(err) }, 'closing call media failed'));
-    if (bridge?.legs.includes(call)) {
+    if (remaining) {
       // A party of the conference left: the other is the line's only call, in the earpiece.
-      this.consultations.delete(call.port.id);
-      const remaining = bridge.legs[0] === call ? bridge.legs[1] : bridge.legs[0];
       if (this.others.get(call.port.id) === remaining) this.promoteOther(call.port.id);
       remaining.media?.connect(call.port);
     }
     return true;
+  }
+
+  end(slot: CallSlot, call: LineCall): void {
+    this.release(slot, call);
+    call.session?.hangUp();
+    this.track(call.session);
+  }
+
+  get transactions(): TransactionLayer {
+    return this.requireHost().transactions;
   }
 
   private requireHost(): SignallingHost {

@@ -7,10 +7,12 @@
  * ends its part in the line, and everything asynchronous that comes back later (an answer, an ACK, a stream that
  * finished opening) checks that the call is still where it left it before it touches the line.
  */
+import type { Clock } from '../../hal/clock.js';
 import type { AccountConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { FxsPort } from '../phone/fxs-port.js';
 import type { InviteSession, SessionBase } from '../sip/invite-session.js';
+import type { TransactionLayer } from '../sip/transaction-layer.js';
 import type { CallMedia, CallMediaOptions } from './call-media.js';
 
 /** One call of a line: the signalling and the media, either of which may not exist yet. */
@@ -28,10 +30,12 @@ export interface LineCall {
 
 export type CallSlot = Map<number, LineCall>;
 
-/** What placing and answering calls need from the call layer. */
+/** What placing, answering and three-way calling need from the call layer. */
 export interface CallDesk {
   readonly log: Logger;
+  readonly clock: Clock;
   readonly userAgent: string;
+  readonly transactions: TransactionLayer;
   /** Each line's call in the earpiece. */
   readonly calls: CallSlot;
   /** Each line's second call: waiting to be answered, or held by a hook flash. */
@@ -43,6 +47,14 @@ export interface CallDesk {
   release(slot: CallSlot, call: LineCall): boolean;
   /** Releases the line's call in the earpiece, if any. */
   drop(lineId: number): void;
+  /** Releases `call` and hangs it up (BYE, CANCEL or a final response, whichever its state needs). */
+  end(slot: CallSlot, call: LineCall): void;
+  /** The line's second call becomes its call (the phone is rung for it, or goes back to it). */
+  promoteOther(lineId: number): void;
+  /** Our Contact URI for the line's dialogs. */
+  contactUri(lineId: number): string;
+  /** Logs a hold or retrieval (call-hold.ts). */
+  logHold(fields: Record<string, unknown>, msg: string): void;
   /** The call ended while it was the line's second call: releases it and tells the line; false when it was not. */
   otherEnded(call: LineCall): boolean;
   /** In either slot of its line. */

@@ -4,7 +4,7 @@
  *
  * The sim phone calls baresip A. A flash holds A (our re-INVITE with a=sendonly) and gives dial tone; the phone
  * dials baresip B, which answers: the earpiece hears B's tone. Hanging up hands A over to B: our call to B ends,
- * A gets our REFER (RFC 3515) naming B and calls B itself, and our call to A ends once A accepted. B ends up in a
+ * A gets our REFER (RFC 3515) naming B and calls B itself, and our call to A ends once A's NOTIFY says B answered. B ends up in a
  * call with A (its peer is A's address), and the call log has both of our calls as transferred.
  *
  * Then a three-way conference: a flash once B answered joins A back in; the earpiece hears both, and B hears A
@@ -88,6 +88,9 @@ describe('transfer by hook flash with two real baresip far ends, direct IP', () 
     expect(transferring.to).toMatch(/^sip:5550002@127\.0\.0\.1:\d+$/);
     const accepted = await after((l) => l.msg === 'transfer accepted');
     expect(accepted.status).toBe(202);
+    // Our call to A ends only once A's NOTIFY says B answered it (RFC 5589 6.1).
+    const done = await after((l) => l.msg === 'transfer done');
+    expect(done.outcome).toBe(200);
     await all(farA.event('CALL_CLOSED', 10_000, closedA));
     // B's next call comes from A itself, not from us.
     const fromA = await all(farB.event('CALL_ESTABLISHED', 20_000, incomingB));

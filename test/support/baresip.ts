@@ -86,7 +86,8 @@ export class Baresip {
     const proc = spawn(BARESIP_BIN, ['-f', this.dir, '-n', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const onOut = (d: Buffer): void => {
-      this.output += d.toString();
+      // Its status line ("[0:00:16] audio=64000/64000 (bit/s)", several a second) would fill a failure's tail.
+      this.output += d.toString().replace(/\[\d+:\d\d:\d\d\] audio=\d+\/\d+ \(bit\/s\)\s*/g, '');
       this.wake();
     };
     proc.stdout!.on('data', onOut);
@@ -132,7 +133,7 @@ export class Baresip {
   /** Waits for a condition that baresip's output or events make true; `ms` bounds a failure. */
   until(cond: () => boolean, ms: number, what: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms; baresip said:\n${this.output.slice(-2000)}`)), ms);
+      const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms; its last events: ${this.events.slice(-6).map((e) => `${e.type} ${e.peeruri ?? ''} ${e.param ?? ''}`.trim()).join('; ')}; baresip said:\n${this.output.slice(-2000)}`)), ms);
       const check = (): void => {
         if (cond()) {
           clearTimeout(timer);
