@@ -18,7 +18,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
-import { loggedAfter, simCallAgent, soxSamples, toneHeardDb, withPeerLogs, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
+import { loggedAfter, loudestToneDb, simCallAgent, soxSamples, withPeerLogs, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
 import { startDirectFarEnd, type Baresip } from '../support/baresip.js';
 
 let agent: AgentProcess;
@@ -51,11 +51,21 @@ afterAll(async () => {
 });
 
 /** The earpiece's next second, once recorded: how loud each far end's tone is in it. */
-async function nextSecond(): Promise<{ a: number; b: number }> {
-  const from = ear.count();
-  await ear.reaches(from + 8000);
-  const x = ear.samples(from, from + 8000);
-  return { a: toneHeardDb(x, A_HZ), b: toneHeardDb(x, B_HZ) };
+const nextSecond = () => ear.nextSecondTones({ a: A_HZ, b: B_HZ });
+
+type After = (pred: (l: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>;
+
+/** The phone calls A; a flash holds A; the phone calls B, which answers: a consultation call, as a user makes one. */
+async function consultB(after: After): Promise<void> {
+  const establishedA = farA.events.length;
+  await phone.hook('off');
+  expect(await phone.dial('11', 'pulse')).toBe(200);
+  await all(farA.event('CALL_ESTABLISHED', 20_000, establishedA));
+  await phone.hook('flash');
+  await after((l) => l.msg === 'call held');
+  const establishedB = farB.events.length;
+  expect(await phone.dial('12', 'pulse')).toBe(200);
+  await all(farB.event('CALL_ESTABLISHED', 20_000, establishedB));
 }
 
 describe('transfer by hook flash with two real baresip far ends, direct IP', () => {
@@ -109,15 +119,7 @@ describe('transfer by hook flash with two real baresip far ends, direct IP', () 
     await all(farA.event('CALL_CLOSED', 10_000, transferredClosed));
     const mark = agent.lines.length;
     const after = (pred: (l: Record<string, unknown>) => boolean) => all(agent.waitForLog(loggedAfter(agent.lines, mark, pred), 20_000));
-    const establishedA = farA.events.length;
-    await phone.hook('off');
-    expect(await phone.dial('11', 'pulse')).toBe(200);
-    await all(farA.event('CALL_ESTABLISHED', 20_000, establishedA));
-    await phone.hook('flash');
-    await after((l) => l.msg === 'call held');
-    const establishedB = farB.events.length;
-    expect(await phone.dial('12', 'pulse')).toBe(200);
-    await all(farB.event('CALL_ESTABLISHED', 20_000, establishedB));
+    await consultB(after);
 
     await phone.hook('flash');
     await after((l) => l.msg === 'conference');
@@ -144,23 +146,13 @@ describe('transfer by hook flash with two real baresip far ends, direct IP', () 
     // What B heard (baresip's recording of its call with us, closed by our BYE): A's tone, which only our mix can
     // have put there: A and B never called each other in this test. (A's own recording stops at our hold re-INVITE.)
     const heardByB = soxSamples(farB.decodedWav()!);
-    let loudestA = -200;
-    for (let at = 0; at + 4000 <= heardByB.length; at += 2000) loudestA = Math.max(loudestA, toneHeardDb(heardByB.subarray(at, at + 4000), A_HZ));
-    expect(loudestA).toBeGreaterThan(-25);
+    expect(loudestToneDb(heardByB, A_HZ, 4000)).toBeGreaterThan(-25);
   }, 90_000);
 
   it('the consultation\'s far end hangs up: hanging up rings for the held call, and picking up brings its audio back', async () => {
     const mark = agent.lines.length;
     const after = (pred: (l: Record<string, unknown>) => boolean, ms = 20_000) => all(agent.waitForLog(loggedAfter(agent.lines, mark, pred), ms));
-    const establishedA = farA.events.length;
-    await phone.hook('off');
-    expect(await phone.dial('11', 'pulse')).toBe(200);
-    await all(farA.event('CALL_ESTABLISHED', 20_000, establishedA));
-    await phone.hook('flash');
-    await after((l) => l.msg === 'call held');
-    const establishedB = farB.events.length;
-    expect(await phone.dial('12', 'pulse')).toBe(200);
-    await all(farB.event('CALL_ESTABLISHED', 20_000, establishedB));
+    await consultB(after);
 
     farB.command('hangup');
     await after((l) => l.msg === 'line state' && l.to === 'disconnected');

@@ -16,7 +16,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
-import { loggedAfter, simCallAgent, toneHeardDb, withPeerLogs, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
+import { loggedAfter, loudestToneDb, simCallAgent, withPeerLogs, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
 import { startDirectFarEnd, type Baresip } from '../support/baresip.js';
 
 let agent: AgentProcess;
@@ -51,12 +51,7 @@ afterAll(async () => {
 });
 
 /** The earpiece's next second, once recorded: how loud each far end's tone is in it. */
-async function nextSecond(): Promise<{ a: number; b: number }> {
-  const from = ear.count();
-  await ear.reaches(from + 8000);
-  const x = ear.samples(from, from + 8000);
-  return { a: toneHeardDb(x, A_HZ), b: toneHeardDb(x, B_HZ) };
-}
+const nextSecond = () => ear.nextSecondTones({ a: A_HZ, b: B_HZ });
 
 describe('call waiting with two real baresip far ends, direct IP', () => {
   it('a second call waits with the beep; flash answers it and holds the first; flash swaps; on hook rings for the held call', async () => {
@@ -78,9 +73,7 @@ describe('call waiting with two real baresip far ends, direct IP', () => {
     await ear.reaches(beforeB + 2 * 8000);
     // The beep is 300 ms of 440 Hz at the start of a 10 s cadence: strong in the 50 ms blocks it covers.
     const around = ear.samples(beforeB, beforeB + 2 * 8000);
-    let beep = -200;
-    for (let at = 0; at + 2400 <= around.length; at += 400) beep = Math.max(beep, toneHeardDb(around.subarray(at, at + 2400), BEEP_HZ));
-    expect(beep).toBeGreaterThan(-25);
+    expect(loudestToneDb(around, BEEP_HZ, 2400, 400)).toBeGreaterThan(-25);
     expect(await phone.status()).toMatchObject({ state: 'connected', call: { direction: 'out', remote: expect.stringContaining('5550001') }, other_call: { state: 'waiting', direction: 'in' } });
 
     // Flash: B is answered, A is held by our re-INVITE (baresip answers it: the call is held, not refused).

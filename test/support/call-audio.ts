@@ -55,6 +55,13 @@ export function toneHeardDb(x: Int16Array, f: number): number {
   return blocks ? 10 * Math.log10(sum / blocks + 1e-20) : -200;
 }
 
+/** The loudest `f` is in any `window` samples of `x` (windows every `step`): for tones that sound only part of the time. */
+export function loudestToneDb(x: Int16Array, f: number, window: number, step = window / 2): number {
+  let loudest = -200;
+  for (let at = 0; at + window <= x.length; at += step) loudest = Math.max(loudest, toneHeardDb(x.subarray(at, at + window), f));
+  return loudest;
+}
+
 /** Polls `cond` every 50 ms until it holds; throws after `ms`. */
 export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -80,6 +87,16 @@ export class EarpieceFile {
   /** Resolves once the recording holds `n` samples. */
   reaches(n: number, ms = 15_000): Promise<void> {
     return until(() => this.count() >= n, `earpiece recording to reach ${n} samples (at ${this.count()})`, ms);
+  }
+
+  /** The next second recorded from now: how loud each named tone is in it (toneHeardDb), e.g. { a: 1000, b: 1500 }. */
+  async nextSecondTones<K extends string>(tones: Record<K, number>): Promise<Record<K, number>> {
+    const from = this.count();
+    await this.reaches(from + 8000);
+    const x = this.samples(from, from + 8000);
+    const heard = {} as Record<K, number>;
+    for (const k of Object.keys(tones) as K[]) heard[k] = toneHeardDb(x, tones[k]);
+    return heard;
   }
 }
 
