@@ -276,8 +276,8 @@ export class CallMedia {
   }
 
   // Bound once: these run every 20 ms.
-  private readonly mouthpiece = (input: Int16Array): void => {
-    this.dtmf.process(input);
+  private readonly mouthpiece = (input: Int16Array, keyed: Int16Array = input): void => {
+    this.dtmf.process(keyed);
     const sending = this.sending;
     const pcm = this.muted && input.length === AUDIO_FRAME ? this.silence : input;
     const frame = this.txFrame;

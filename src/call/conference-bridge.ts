@@ -10,8 +10,11 @@
 
 /** One call's two audio ends, as CallMedia hands them to the line. */
 export interface CallLeg {
-  /** Our audio to the far end: one port frame. */
-  mouthpiece(pcm: Int16Array): void;
+  /**
+   * Our audio to the far end: one port frame. `keyed`, when given, is the phone's own audio, in which the leg looks
+   * for keyed digits instead (in a conference `pcm` has the other far end mixed in, and its tones are not our keys).
+   */
+  mouthpiece(pcm: Int16Array, keyed?: Int16Array): void;
   /** The far end's audio: fills one port frame, true when there was something to hear. */
   earpiece(out: Int16Array): boolean;
 }
@@ -34,9 +37,9 @@ export class ConferenceBridge {
   /** The phone's frame: A gets it with B's last frame mixed in, B with A's. */
   readonly mouthpiece = (pcm: Int16Array): void => {
     mix(this.toLeg, pcm, this.heardB);
-    this.a.mouthpiece(this.toLeg);
+    this.a.mouthpiece(this.toLeg, pcm);
     mix(this.toLeg, pcm, this.heardA);
-    this.b.mouthpiece(this.toLeg);
+    this.b.mouthpiece(this.toLeg, pcm);
   };
 
   /** The earpiece's frame: both far ends. */

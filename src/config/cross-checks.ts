@@ -59,6 +59,14 @@ export function crossCheck(raw: Table): ConfigProblem[] {
       else seen.set(id, i);
     });
   }
+  if (Array.isArray(raw.line)) {
+    raw.line.forEach((l, i) => {
+      // A delay for a hotline that is not there is a half-finished edit, not a choice: say so.
+      if (isTable(l) && l.hotline_delay_s !== undefined && l.hotline === undefined) {
+        problems.push({ path: `line[${i}].hotline_delay_s`, message: 'needs hotline = "sip:..." in the same [[line]]' });
+      }
+    });
+  }
   const accounts = Array.isArray(raw.account) ? raw.account : [];
   const lineOwner = new Map<number, number>();
   accounts.forEach((acc, i) => {

@@ -4,11 +4,12 @@ import { ConferenceBridge, type CallLeg } from '../../src/call/conference-bridge
 /** A far end that says `voice` every frame (or nothing, with null) and keeps what it was sent. */
 function leg(voice: number | null) {
   const sent: number[][] = [];
+  const keyed: number[][] = [];
   const l: CallLeg = {
-    mouthpiece: (pcm) => void sent.push(Array.from(pcm)),
+    mouthpiece: (pcm, k) => void (sent.push(Array.from(pcm)), keyed.push(Array.from(k ?? []))),
     earpiece: (out) => (voice === null ? (out.fill(1234), false) : (out.fill(voice), true)),
   };
-  return { l, sent };
+  return { l, sent, keyed };
 }
 
 describe('ConferenceBridge', () => {
@@ -27,6 +28,9 @@ describe('ConferenceBridge', () => {
     bridge.mouthpiece(Int16Array.from([1, 2, 3, 4]));
     expect(a.sent[1]).toEqual([-29, -28, -27, -26]);
     expect(b.sent[1]).toEqual([101, 102, 103, 104]);
+    // Keys are looked for in the phone's own audio, not in the mix: B's tones are not the phone's digits.
+    expect(a.keyed[1]).toEqual([1, 2, 3, 4]);
+    expect(b.keyed[1]).toEqual([1, 2, 3, 4]);
   });
 
   it('a far end with nothing to play counts as silence, whatever its frame held; both silent is "nothing heard"', () => {

@@ -74,6 +74,7 @@ describe('each problem class names its key path', () => {
     ['speed dial code', '[[line]]\nid = 0\nspeed_dial = { "1a" = "sip:x@y" }', /^line\[0\]\.speed_dial\.1a$/],
     ['speed dial target', '[[line]]\nid = 0\nspeed_dial = { "11" = "tel:123" }', /^line\[0\]\.speed_dial\.11$/],
     ['hotline not a SIP URI', '[[line]]\nid = 0\nhotline = "200"', /^line\[0\]\.hotline$/],
+    ['hotline delay without a hotline', '[[line]]\nid = 0\nhotline_delay_s = 5', /^line\[0\]\.hotline_delay_s$/],
     ['hotline delay too long', '[[line]]\nid = 0\nhotline = "sip:door@192.0.2.8"\nhotline_delay_s = 61', /^line\[0\]\.hotline_delay_s$/],
     ['ptime not multiple of 10', '[media]\nptime = 25', /^media\.ptime$/],
     ['ptime out of range', '[media]\nptime = 70', /^media\.ptime$/],
