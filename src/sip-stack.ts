@@ -93,8 +93,8 @@ export class SipStack {
     this.ua = new UaCore({
       allow: ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'NOTIFY'],
       // DTMF in INFO bodies (src/sip/dtmf-info.ts), message-waiting NOTIFYs (src/sip/message-summary.ts) and the
-      // transfer progress in a REFER's NOTIFYs (src/sip/call-transfer.ts); a request with a body of the wrong one of
-      // them is refused by the call layer.
+      // transfer progress in a REFER's NOTIFYs (src/sip/call-transfer.ts). Each reader checks the body it gets: an
+      // INVITE whose body is not SDP (488), an INFO that is not DTMF or a NOTIFY that is not a summary (415).
       accept: ['application/sdp', ...DTMF_INFO_TYPES, MESSAGE_SUMMARY_TYPE, SIPFRAG_TYPE],
       supported: [],
       // Without a call layer no dialog exists: every in-dialog request is for a dialog we do not have.

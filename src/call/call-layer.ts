@@ -73,9 +73,9 @@ export class CallLayer implements CallDesk {
     this.clock = o.clock;
     this.outgoing = new OutgoingCalls(this, o.media.codecs, () => this.requireHost().contact.host);
     const proxies = new ProxyAddresses();
-    this.incoming = new IncomingCalls(this, o.random, proxies);
+    this.incoming = new IncomingCalls(this, proxies);
     this.threeWay = new ThreeWayCalling(this);
-    this.notices = new MessageWaitingNotices({ log: this.log, userAgent: o.userAgent, proxies, accountOf: (id) => this.accountOf(id), toTag: () => 'x' + Math.floor(o.random() * 1e9).toString(36) });
+    this.notices = new MessageWaitingNotices({ log: this.log, userAgent: o.userAgent, proxies, accountOf: (id) => this.accountOf(id), newTag: () => this.newTag() });
   }
 
   /** The stack, once it is open (lines are built before it). */
@@ -120,9 +120,7 @@ export class CallLayer implements CallDesk {
     if (!call) return;
     this.log.info({ line: port.id, reason }, 'hanging up');
     call.abandoned = true;
-    call.session?.hangUp();
-    this.track(call.session);
-    this.drop(port.id);
+    this.end(this.calls, call);
     this.promoteOther(port.id);
   }
 
@@ -352,6 +350,10 @@ export class CallLayer implements CallDesk {
     this.release(slot, call);
     call.session?.hangUp();
     this.track(call.session);
+  }
+
+  newTag(): string {
+    return 'x' + Math.floor(this.o.random() * 1e9).toString(36);
   }
 
   get transactions(): TransactionLayer {

@@ -5,7 +5,6 @@
  * waiting call instead (`[[line]] call_waiting`, the line controller decides): it goes in the line's second slot and
  * the phone hears the call-waiting beep instead of the ringer.
  */
-import type { Random } from '../../hal/clock.js';
 import type { FxsPort } from '../phone/fxs-port.js';
 import { InviteSession, type CallEnd } from '../sip/invite-session.js';
 import type { SipRequest } from '../sip/message.js';
@@ -20,7 +19,6 @@ import { errorText, type CallDesk, type LineCall } from './line-call.js';
 export class IncomingCalls {
   constructor(
     private readonly desk: CallDesk,
-    private readonly random: Random,
     private readonly proxies: ProxyAddresses,
   ) {}
 
@@ -28,7 +26,7 @@ export class IncomingCalls {
   async offer(req: SipRequest, st: InviteServerTransaction, source: Peer, port: FxsPort | undefined): Promise<void> {
     const { desk } = this;
     const reply = (status: number): void => {
-      st.respond(buildResponse(req, status, undefined, [['User-Agent', desk.userAgent]], { toTag: 'x' + Math.floor(this.random() * 1e9).toString(36) }));
+      st.respond(buildResponse(req, status, undefined, [['User-Agent', desk.userAgent]], { toTag: desk.newTag() }));
     };
     if (!port) {
       reply(404);
@@ -101,10 +99,14 @@ export class IncomingCalls {
     } catch (err) {
       // RFC 3261 13.3.1.4: a UAS that cannot use the answer in the ACK ends the call with a BYE.
       desk.log.warn({ line: call.port.id, err: errorText(err) }, 'late offer: no usable answer in the ACK, hanging up');
-      call.session?.hangUp();
-      desk.track(call.session);
-      desk.drop(call.port.id);
-      call.port.controller.remoteHangUp();
+      // It may have been put on hold again meanwhile: end it in whichever slot it is, and tell the line accordingly.
+      if (desk.calls.get(call.port.id) === call) {
+        desk.end(desk.calls, call);
+        call.port.controller.remoteHangUp();
+      } else {
+        desk.end(desk.others, call);
+        call.port.controller.otherCallEnded();
+      }
       return;
     }
     if (desk.calls.get(call.port.id) !== call) return; // held again meanwhile: the stream joins the line on retrieval

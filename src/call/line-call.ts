@@ -51,6 +51,8 @@ export interface CallDesk {
   end(slot: CallSlot, call: LineCall): void;
   /** The line's second call becomes its call (the phone is rung for it, or goes back to it). */
   promoteOther(lineId: number): void;
+  /** A To tag for a final response that creates no dialog of ours (a refusal, an out-of-dialog NOTIFY's 200). */
+  newTag(): string;
   /** Our Contact URI for the line's dialogs. */
   contactUri(lineId: number): string;
   /** Logs a hold or retrieval (call-hold.ts). */

@@ -23,7 +23,7 @@ export interface MessageWaitingOptions {
   userAgent: string;
   proxies: ProxyAddresses;
   accountOf(lineId: number): AccountConfig | undefined;
-  toTag(): string;
+  newTag(): string;
 }
 
 export class MessageWaitingNotices {
@@ -32,7 +32,7 @@ export class MessageWaitingNotices {
   /** An out-of-dialog NOTIFY, for `port` as routed by the call layer (undefined: no line takes it). */
   async notify(req: SipRequest, st: ServerTransaction, source: Peer, port: FxsPort | undefined): Promise<void> {
     const reply = (status: number, headers: Array<[string, string]> = []): void => {
-      st.respond(buildResponse(req, status, undefined, [['User-Agent', this.o.userAgent], ...headers], { toTag: this.o.toTag() }));
+      st.respond(buildResponse(req, status, undefined, [['User-Agent', this.o.userAgent], ...headers], { toTag: this.o.newTag() }));
     };
     const event = (getHeader(req, 'Event') ?? '').split(';')[0].trim().toLowerCase();
     if (event !== 'message-summary') {

@@ -102,8 +102,7 @@ export class OutgoingCalls {
       await media.useAnswer(sdp);
     } catch (err) {
       this.desk.log.warn({ line: call.port.id, err: errorText(err) }, 'answer SDP unusable: hanging up');
-      call.session?.hangUp();
-      this.desk.drop(call.port.id);
+      this.desk.end(this.desk.calls, call);
       call.port.controller.callFailed('congestion');
       return;
     }

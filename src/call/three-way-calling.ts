@@ -104,12 +104,11 @@ export class ThreeWayCalling {
     this.unbridge(port.id); // from a conference: the two far ends are handed to each other
     const first = this.consultations.get(port.id);
     this.consultations.delete(port.id);
-    const active = desk.calls.get(port.id);
-    const held = desk.others.get(port.id);
-    const target = first === active ? held : active;
-    if (active) desk.end(desk.calls, active);
+    // The consultation call is the one in the earpiece slot; the first call waits in the second slot.
+    const consultation = desk.calls.get(port.id);
+    if (consultation) desk.end(desk.calls, consultation);
     const dialog = first?.session?.state === 'confirmed' ? first.session.dialog : null;
-    const uri = target?.target;
+    const uri = consultation?.target;
     if (!first || !dialog || !uri || first !== desk.others.get(port.id)) {
       this.failed(port, { why: !uri ? 'the consultation call was not one we placed' : 'the held call is not up' });
       return;

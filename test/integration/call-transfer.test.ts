@@ -50,8 +50,8 @@ afterAll(async () => {
   await agent?.terminate();
 });
 
-/** The earpiece's next second, once recorded: how loud each far end's tone is in it. */
-const nextSecond = () => ear.nextSecondTones({ a: A_HZ, b: B_HZ });
+/** The earpiece's next second, once recorded (after `settle` s, for audio that just changed): each far end's tone level. */
+const nextSecond = (settle = 0) => ear.nextSecondTones({ a: A_HZ, b: B_HZ }, settle);
 
 type After = (pred: (l: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>;
 
@@ -85,8 +85,7 @@ describe('transfer by hook flash with two real baresip far ends, direct IP', () 
     const bMark = agent.lines.length;
     expect(await phone.dial('12', 'pulse')).toBe(200);
     await all(agent.waitForLog(loggedAfter(agent.lines, bMark, (l) => l.msg === 'call connected'), 20_000));
-    await nextSecond(); // the jitter buffer fills with B's audio
-    const withB = await nextSecond();
+    const withB = await nextSecond(1);
     expect(withB.b).toBeGreaterThan(-20);
     expect(withB.a).toBeLessThan(-40);
 
@@ -126,8 +125,7 @@ describe('transfer by hook flash with two real baresip far ends, direct IP', () 
     const joined = await after((l) => l.msg === 'call joined');
     expect(joined.direction).toBe('sendrecv');
     expect(await phone.status()).toMatchObject({ state: 'connected', call: { remote: expect.stringContaining('5550002') }, other_call: { state: 'conference', remote: expect.stringContaining('5550001') } });
-    await nextSecond();
-    const both = await nextSecond();
+    const both = await nextSecond(1);
     expect(both.a).toBeGreaterThan(-20);
     expect(both.b).toBeGreaterThan(-20);
 
@@ -135,8 +133,7 @@ describe('transfer by hook flash with two real baresip far ends, direct IP', () 
     const closedB = farB.events.length;
     await phone.hook('flash');
     await all(farB.event('CALL_CLOSED', 10_000, closedB));
-    await nextSecond();
-    const aAlone = await nextSecond();
+    const aAlone = await nextSecond(1);
     expect(aAlone.a).toBeGreaterThan(-20);
     expect(aAlone.b).toBeLessThan(-40);
 
@@ -161,8 +158,7 @@ describe('transfer by hook flash with two real baresip far ends, direct IP', () 
     const ringMark = agent.lines.length;
     await phone.hook('off');
     await all(agent.waitForLog(loggedAfter(agent.lines, ringMark, (l) => l.msg === 'call retrieved'), 20_000));
-    await nextSecond();
-    const backToA = await nextSecond();
+    const backToA = await nextSecond(1);
     expect(backToA.a).toBeGreaterThan(-20);
     const closedA = farA.events.length;
     await phone.hook('on');

@@ -89,9 +89,12 @@ export class EarpieceFile {
     return until(() => this.count() >= n, `earpiece recording to reach ${n} samples (at ${this.count()})`, ms);
   }
 
-  /** The next second recorded from now: how loud each named tone is in it (toneHeardDb), e.g. { a: 1000, b: 1500 }. */
-  async nextSecondTones<K extends string>(tones: Record<K, number>): Promise<Record<K, number>> {
-    const from = this.count();
+  /**
+   * The next second recorded from now: how loud each named tone is in it (toneHeardDb), e.g. { a: 1000, b: 1500 }.
+   * `settle` seconds are let by first, for a jitter buffer to fill with audio that has just changed.
+   */
+  async nextSecondTones<K extends string>(tones: Record<K, number>, settle = 0): Promise<Record<K, number>> {
+    const from = this.count() + settle * 8000;
     await this.reaches(from + 8000);
     const x = this.samples(from, from + 8000);
     const heard = {} as Record<K, number>;
