@@ -19,23 +19,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
 import { loggedAfter, loudestToneDb, simCallAgent, soxSamples, withPeerLogs, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
-import { startDirectFarEnd, type Baresip } from '../support/baresip.js';
+import { ALICE_HZ as A_HZ, BOB_HZ as B_HZ, startAliceAndBob, type Baresip } from '../support/baresip.js';
 
 let agent: AgentProcess;
 let farA: Baresip;
 let farB: Baresip;
+let stopFarEnds = async (): Promise<void> => undefined;
 let ear: EarpieceFile;
 let phone: SimLineApi;
-let sipA = 0;
 
-const A_HZ = 1000;
-const B_HZ = 1500;
 const all = <T>(p: Promise<T>): Promise<T> => withPeerLogs(p, () => ({ baresipA: farA.output, baresipB: farB.output }));
 
 beforeAll(async () => {
-  let sipB: number;
-  ({ far: farA, sipPort: sipA } = await startDirectFarEnd({ rtpPorts: '34000-34499', toneHz: A_HZ, user: '5550001', name: 'Alice' }));
-  ({ far: farB, sipPort: sipB } = await startDirectFarEnd({ rtpPorts: '34500-34999', toneHz: B_HZ, user: '5550002', name: 'Bob' }));
+  const { a, b, sipA, sipB, stop } = await startAliceAndBob(34000);
+  [farA, farB, stopFarEnds] = [a, b, stop];
   const sim = await simCallAgent({
     line: `dial_plan = "xxxxxxxxxx"\nspeed_dial = { "11" = "sip:5550001@127.0.0.1:${sipA}", "12" = "sip:5550002@127.0.0.1:${sipB}" }`,
     media: 'rtp_ports = "33000-33999"',
@@ -45,8 +42,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  await farA?.stop();
-  await farB?.stop();
+  await stopFarEnds();
   await agent?.terminate();
 });
 

@@ -17,25 +17,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
 import { loggedAfter, loudestToneDb, simCallAgent, withPeerLogs, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
-import { startDirectFarEnd, type Baresip } from '../support/baresip.js';
+import { ALICE_HZ as A_HZ, BOB_HZ as B_HZ, startAliceAndBob, type Baresip } from '../support/baresip.js';
 
 let agent: AgentProcess;
 let farA: Baresip;
 let farB: Baresip;
+let stopFarEnds = async (): Promise<void> => undefined;
 let agentSip = 0;
 let ear: EarpieceFile;
 let phone: SimLineApi;
 
-const A_HZ = 1000;
-const B_HZ = 1500;
 const BEEP_HZ = 440;
 
 const all = <T>(p: Promise<T>): Promise<T> => withPeerLogs(p, () => ({ baresipA: farA.output, baresipB: farB.output }));
 
 beforeAll(async () => {
-  let sipA: number;
-  ({ far: farA, sipPort: sipA } = await startDirectFarEnd({ rtpPorts: '38000-38499', toneHz: A_HZ, user: '5550001', name: 'Alice' }));
-  ({ far: farB } = await startDirectFarEnd({ rtpPorts: '38500-38999', toneHz: B_HZ, user: '5550002', name: 'Bob' }));
+  const { a, b, sipA, stop } = await startAliceAndBob(38000);
+  [farA, farB, stopFarEnds] = [a, b, stop];
   const sim = await simCallAgent({
     line: `dial_plan = "xxxxxxxxxx"\ncaller_id = "bell202"\nspeed_dial = { "11" = "sip:5550001@127.0.0.1:${sipA}" }`,
     media: 'rtp_ports = "39000-39999"',
@@ -45,8 +43,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  await farA?.stop();
-  await farB?.stop();
+  await stopFarEnds();
   await agent?.terminate();
 });
 

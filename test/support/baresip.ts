@@ -179,3 +179,26 @@ export async function startDirectFarEnd(o: { rtpPorts: string; toneHz: number; v
   await far.start();
   return { far, sipPort };
 }
+
+/** Alice's and Bob's tones: far ends told apart by what the earpiece hears. */
+export const ALICE_HZ = 1000;
+export const BOB_HZ = 1500;
+
+/**
+ * Two direct-IP far ends for the tests with two calls at once (call waiting, transfer, conference): Alice,
+ * sip:5550001, sending ALICE_HZ with RTP on rtpBase..+499, and Bob, sip:5550002, sending BOB_HZ on +500..+999.
+ */
+export async function startAliceAndBob(rtpBase: number): Promise<{ a: Baresip; b: Baresip; sipA: number; sipB: number; stop(): Promise<void> }> {
+  const alice = await startDirectFarEnd({ rtpPorts: `${rtpBase}-${rtpBase + 499}`, toneHz: ALICE_HZ, user: '5550001', name: 'Alice' });
+  const bob = await startDirectFarEnd({ rtpPorts: `${rtpBase + 500}-${rtpBase + 999}`, toneHz: BOB_HZ, user: '5550002', name: 'Bob' });
+  return {
+    a: alice.far,
+    b: bob.far,
+    sipA: alice.sipPort,
+    sipB: bob.sipPort,
+    stop: async () => {
+      await alice.far.stop();
+      await bob.far.stop();
+    },
+  };
+}
