@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
 import { loggedAfter, simCallAgent, withPeerLogs, soxSamples, soxTone, toneHeardDb, toneLevelDb, until, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
-import { Baresip } from '../support/baresip.js';
-import { Kamailio, freeUdpPort } from '../support/kamailio.js';
+import { Baresip, freeBaresipPorts } from '../support/baresip.js';
+import { Kamailio } from '../support/kamailio.js';
 
 let kam: Kamailio;
 let agent: AgentProcess;
@@ -32,8 +32,6 @@ const all3 = <T>(p: Promise<T>): Promise<T> => withPeerLogs(p, () => ({ baresip:
 beforeAll(async () => {
   kam = new Kamailio({ users: { '100': 'secret100', '200': 'secret200' }, proxy: true });
   await kam.start();
-  const farSip = await freeUdpPort();
-  const ctrlPort = await freeUdpPort();
   const sim = await simCallAgent({
     extra: `[[account]]\nline = 0\nuser = "100"\npassword = "secret100"\ndomain = "127.0.0.1"\nregistrar = "${kam.uri}"\nexpires = 60\naccept_from = "proxy"\n`,
     line: 'dial_plan = "xxx"\ncaller_id = "off"',
@@ -43,8 +41,7 @@ beforeAll(async () => {
   ({ agent, phone, ear } = sim);
   soxTone(join(agent.dir, 'mouth.wav'), MOUTH_HZ, 2, 0.05);
   far = new Baresip({
-    sipPort: farSip,
-    ctrlPort,
+    ...(await freeBaresipPorts()),
     rtpPorts: '44000-44999',
     account: `"Far End" <sip:200@127.0.0.1:${kam.port}>;auth_pass=secret200;regint=60;answermode=auto`,
     sourceWav: join(agent.dir, 'far.wav'),

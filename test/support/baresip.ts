@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { soxTone } from './call-audio.js';
@@ -92,7 +92,9 @@ export class Baresip {
     };
     proc.stdout!.on('data', onOut);
     proc.stderr!.on('data', onOut);
-    await this.until(() => this.output.includes('baresip is ready'), 10_000, 'baresip did not start');
+    const busy = (): boolean => this.output.includes('Address already in use');
+    await this.until(() => this.output.includes('baresip is ready') || busy(), 10_000, 'baresip did not start');
+    if (busy()) throw new Error(`baresip could not bind its ports:\n${this.output.slice(-1000)}`);
     this.ctrl = await new Promise<Socket>((resolve, reject) => {
       const s = connect(this.o.ctrlPort, '127.0.0.1', () => resolve(s));
       s.once('error', reject);
@@ -172,12 +174,44 @@ export class Baresip {
  * `toneHz` for 20 s; started. Its SIP port is for the agent's speed dial.
  */
 export async function startDirectFarEnd(o: { rtpPorts: string; toneHz: number; vol?: number; user?: string; name?: string }): Promise<{ far: Baresip; sipPort: number }> {
-  const sipPort = await freeUdpPort();
   const wav = join(mkdtempSync(join(tmpdir(), 'ata-far-')), 'far.wav');
   soxTone(wav, o.toneHz, 20, o.vol);
-  const far = new Baresip({ sipPort, ctrlPort: await freeUdpPort(), rtpPorts: o.rtpPorts, account: `"${o.name ?? 'Far End'}" <sip:${o.user ?? '5551234'}@127.0.0.1>;regint=0;answermode=auto`, sourceWav: wav });
-  await far.start();
-  return { far, sipPort };
+  // The ports were free when chosen, but other tests run beside this one and may take one before baresip binds it:
+  // then baresip says "Address already in use" and the start is tried again on fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    const { sipPort, ctrlPort } = await freeBaresipPorts();
+    const far = new Baresip({ sipPort, ctrlPort, rtpPorts: o.rtpPorts, account: `"${o.name ?? 'Far End'}" <sip:${o.user ?? '5551234'}@127.0.0.1>;regint=0;answermode=auto`, sourceWav: wav });
+    try {
+      await far.start();
+      return { far, sipPort };
+    } catch (err) {
+      await far.stop();
+      if (attempt >= 3 || !far.output.includes('Address already in use')) throw err;
+    }
+  }
+}
+
+/**
+ * Ports for a baresip: its SIP port is bound for UDP and TCP, and TLS takes the next one up (TCP); ctrl_tcp takes
+ * another TCP port. freeUdpPort alone knows nothing of TCP, where the API servers and HTTP clients of tests running
+ * beside this one come and go.
+ */
+export async function freeBaresipPorts(): Promise<{ sipPort: number; ctrlPort: number }> {
+  for (;;) {
+    const sipPort = await freeUdpPort();
+    if (sipPort < 65535 && (await tcpFree(sipPort)) && (await tcpFree(sipPort + 1))) {
+      const ctrlPort = await freeUdpPort();
+      if (ctrlPort !== sipPort && ctrlPort !== sipPort + 1 && (await tcpFree(ctrlPort))) return { sipPort, ctrlPort };
+    }
+  }
+}
+
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /** Alice's and Bob's tones: far ends told apart by what the earpiece hears. */
