@@ -3,6 +3,8 @@
  * and never sleep; the agent passes `systemClock`. Lives in hal/ because it is the lowest layer: the system
  * timer is hardware like any other, and both src/sip and src/media may import it without importing each other.
  */
+import { TimerQueue } from './timer-queue.js';
+
 export interface TimerHandle {
   readonly id: number;
 }
@@ -55,22 +57,13 @@ class SystemClock implements Clock {
 
 export const systemClock: Clock = new SystemClock();
 
-interface FakeTimer {
-  id: number;
-  at: number;
-  seq: number;
-  fn: () => void;
-}
-
 /**
  * A clock that moves only when told. Timers fire in deadline order (ties in the order they were set), and a timer
  * set by a firing timer fires in the same `advance` if its deadline falls inside it.
  */
 export class FakeClock implements Clock {
   private t = 0;
-  private nextId = 1;
-  private seq = 0;
-  private timers: FakeTimer[] = [];
+  private readonly timers = new TimerQueue();
 
   constructor(private readonly wallOrigin = Date.UTC(2026, 0, 15, 12, 30, 0)) {}
 
@@ -81,36 +74,24 @@ export class FakeClock implements Clock {
     return new Date(this.wallOrigin + this.t);
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = this.nextId++;
-    this.timers.push({ id, at: this.t + Math.max(0, ms), seq: this.seq++, fn });
-    return { id };
+    return this.timers.add(fn, this.t + Math.max(0, ms));
   }
   clearTimeout(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    this.timers = this.timers.filter((x) => x.id !== handle.id);
+    this.timers.cancel(handle);
   }
   /** Number of timers still pending. */
   get pending(): number {
-    return this.timers.length;
+    return this.timers.size;
   }
   /** Deadline of the next timer, or undefined. */
   nextDeadline(): number | undefined {
-    let best: number | undefined;
-    for (const x of this.timers) if (best === undefined || x.at < best) best = x.at;
-    return best;
+    const d = this.timers.nextDeadline();
+    return d === Infinity ? undefined : d;
   }
   /** Moves time forward by `ms`, firing every timer whose deadline is reached, in order. */
   advance(ms: number): void {
     const end = this.t + ms;
-    for (;;) {
-      let idx = -1;
-      for (let i = 0; i < this.timers.length; i++) {
-        const x = this.timers[i];
-        if (x.at <= end && (idx < 0 || x.at < this.timers[idx].at || (x.at === this.timers[idx].at && x.seq < this.timers[idx].seq))) idx = i;
-      }
-      if (idx < 0) break;
-      const timer = this.timers[idx];
-      this.timers.splice(idx, 1);
+    for (let timer = this.timers.takeDue(end); timer; timer = this.timers.takeDue(end)) {
       this.t = Math.max(this.t, timer.at);
       timer.fn();
     }

@@ -3,8 +3,8 @@
  * the far end's reports turned into loss, jitter and round-trip time for the call's quality figures, and BYE with a
  * last report when the stream ends. Not on the per-packet path: it runs every few seconds and on RTCP arrival.
  */
-import type dgram from 'node:dgram';
 import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
+import type { DatagramSocket, DatagramSource } from '../../hal/datagram-socket.js';
 import type { MediaCounters } from './media-stats.js';
 import { encodeSdesCname, NtpTime, ReceptionStatistics, roundTripMs, RtcpReportView, writeBye, writeReport } from './rtcp.js';
 
@@ -22,7 +22,7 @@ export interface RemoteParty {
 export interface RtcpReporterOptions {
   clock: Clock;
   random: Random;
-  socket: dgram.Socket;
+  socket: DatagramSocket;
   ssrc: number;
   cname: string;
   intervalMs: number;
@@ -50,7 +50,7 @@ export class RtcpReporter {
   private lastSrArrivalMs = 0;
   private timer: TimerHandle | undefined;
   private readonly onTimer = (): void => this.send(false);
-  readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => this.receive(msg, rinfo);
+  readonly onDatagram = (msg: Buffer, length: number, from: DatagramSource): void => this.receive(msg, length, from);
 
   constructor(private readonly o: RtcpReporterOptions) {
     this.sdes = encodeSdesCname(o.ssrc, o.cname);
@@ -59,14 +59,14 @@ export class RtcpReporter {
     this.schedule();
   }
 
-  private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  private receive(msg: Buffer, length: number, rinfo: DatagramSource): void {
     const { remote, counters } = this.o;
     if (this.state === 'ended' || rinfo.address !== remote.address) {
       counters.strangers++;
       return;
     }
     const r = this.view;
-    if (r.parse(msg, msg.length, this.o.ssrc) !== 'ok') {
+    if (r.parse(msg, length, this.o.ssrc) !== 'ok') {
       counters.malformed++;
       return;
     }
@@ -78,7 +78,7 @@ export class RtcpReporter {
       remote.rtcpLatched = true;
       remote.rtcpPort = rinfo.port;
     }
-    const now = this.o.clock.now();
+    const now = rinfo.arrivedAt ?? this.o.clock.now();
     if (r.hasSenderReport) {
       this.lastSrMiddle = r.srNtpMiddle;
       this.lastSrArrivalMs = now;

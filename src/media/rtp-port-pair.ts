@@ -1,10 +1,15 @@
 /**
  * The two UDP sockets of one media stream: RTP on an even port from `[media] rtp_ports` and RTCP on the next
- * (RFC 3550 11), bound on the address the stream is signalled with.
+ * (RFC 3550 11), bound on the address the stream is signalled with. Node's dgram sockets by default; the media
+ * thread passes a binder of NativeUdpSockets when hal/media-io.ts is built.
  */
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Random } from '../../hal/clock.js';
+import type { DatagramListener, DatagramSocket } from '../../hal/datagram-socket.js';
+
+/** Binds one socket on an address and port; undefined when the port is taken. */
+export type SocketBinder = (address: string, port: number) => Promise<DatagramSocket | undefined> | DatagramSocket | undefined;
 
 /**
  * Remote addresses are IP literals (checked on open), so name lookup is the identity. Answering synchronously
@@ -14,23 +19,47 @@ function literalLookup(address: string, family: unknown, callback: (err: Error |
   callback(null, address, isIP(address));
 }
 
-function bindSocket(family: 'udp4' | 'udp6', address: string, port: number): Promise<dgram.Socket | undefined> {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket({ type: family, lookup: literalLookup as unknown as dgram.SocketOptions['lookup'] });
+/** A dgram socket as a DatagramSocket: the event loop delivers each datagram in a Buffer of its own. */
+class DgramDatagramSocket implements DatagramSocket {
+  constructor(private readonly socket: dgram.Socket) {
+    // ICMP port unreachable and the like surface here: a send failing must not end the call or crash the agent.
+    socket.on('error', () => {});
+  }
+  get localPort(): number {
+    return this.socket.address().port;
+  }
+  send(bytes: Uint8Array, offset: number, length: number, port: number, address: string, done?: () => void): void {
+    try {
+      this.socket.send(bytes, offset, length, port, address, done ? () => done() : undefined);
+    } catch {
+      // dgram throws at once for a closed socket or a port it will not send to (0); the datagram is lost, as UDP's are.
+      done?.();
+    }
+  }
+  onDatagram(listener: DatagramListener): void {
+    this.socket.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => listener(msg, msg.length, rinfo));
+  }
+  close(): void {
+    this.socket.close();
+  }
+}
+
+export const bindDgram: SocketBinder = (address, port) =>
+  new Promise((resolve) => {
+    const socket = dgram.createSocket({ type: isIP(address) === 6 ? 'udp6' : 'udp4', lookup: literalLookup as unknown as dgram.SocketOptions['lookup'] });
     socket.once('error', () => {
       socket.close();
       resolve(undefined);
     });
     socket.bind(port, address, () => {
       socket.removeAllListeners('error');
-      resolve(socket);
+      resolve(new DgramDatagramSocket(socket));
     });
   });
-}
 
 export interface RtpPortPair {
-  rtp: dgram.Socket;
-  rtcp: dgram.Socket;
+  rtp: DatagramSocket;
+  rtcp: DatagramSocket;
   port: number;
 }
 
@@ -38,15 +67,15 @@ export interface RtpPortPair {
  * Tries the even ports of the range starting at a random place in it, so that calls do not all race for one port.
  * Undefined when every pair in the range is taken.
  */
-export async function bindRtpPortPair(family: 'udp4' | 'udp6', address: string, range: { min: number; max: number }, random: Random): Promise<RtpPortPair | undefined> {
+export async function bindRtpPortPair(address: string, range: { min: number; max: number }, random: Random, bind: SocketBinder = bindDgram): Promise<RtpPortPair | undefined> {
   const first = Math.ceil(range.min / 2) * 2;
   const count = Math.max(0, Math.floor((range.max - 1 - first) / 2) + 1);
   const offset = Math.floor(random() * count);
   for (let i = 0; i < count; i++) {
     const port = first + ((offset + i) % count) * 2;
-    const rtp = await bindSocket(family, address, port);
+    const rtp = await bind(address, port);
     if (!rtp) continue;
-    const rtcp = await bindSocket(family, address, port + 1);
+    const rtcp = await bind(address, port + 1);
     if (rtcp) return { rtp, rtcp, port };
     rtp.close();
   }

@@ -4,19 +4,20 @@
  * buffer on the receive side, RFC 4733 events both ways and RTCP reports with the call's quality figures.
  *
  * Hot path: `sendFrame` writes into one preallocated Buffer, received datagrams are parsed in place, and every
- * callback is bound once in the constructor. What remains per packet is Node's own (dgram allocates the received
- * Buffer, the rinfo object and a send request); scripts/bench/media-call.bench.mjs measures the total.
+ * callback is bound once in the constructor. On Node's dgram sockets what remains per packet is Node's own (the
+ * received Buffer, the rinfo object and a send request); on the media thread's NativeUdpSockets nothing is.
+ * scripts/bench/media-call.bench.mjs measures both.
  */
-import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
+import type { DatagramSocket, DatagramSource } from '../../hal/datagram-socket.js';
 import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, A_LAW_SILENCE, MU_LAW_SILENCE } from './g711.js';
 import { JitterBuffer, type PullResult } from './jitter-buffer.js';
 import { MediaCounters, type RtpSessionStats } from './media-stats.js';
 import { RtpPacketView, RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.js';
 import { ReceptionStatistics } from './rtcp.js';
 import { RtcpReporter, type RemoteParty } from './rtcp-reporter.js';
-import { bindRtpPortPair } from './rtp-port-pair.js';
+import { bindDgram, bindRtpPortPair, type SocketBinder } from './rtp-port-pair.js';
 
 export type { RtpSessionStats } from './media-stats.js';
 import { TelephoneEventReceiver, TelephoneEventSender, writeTelephoneEvent, dtmfEventCode, TelephoneEventError } from './telephone-event.js';
@@ -95,25 +96,25 @@ export class RtpSession {
   private readonly pendingDigits: { digit: string; durationMs: number }[] = [];
   private dtmfListener: ((digit: string) => void) | undefined;
   private readonly counters = new MediaCounters();
-  private readonly onRtpMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => this.receiveRtp(msg, rinfo);
+  private readonly onRtpDatagram = (msg: Buffer, length: number, from: DatagramSource): void => this.receiveRtp(msg, length, from);
   private readonly onDtmfTimerFired = (): void => this.dtmfTick();
-  private readonly onSocketError = (): void => {
-    // ICMP port unreachable and the like surface here: a send failing must not end the call or crash the agent.
-  };
 
-  /** Binds an even RTP port from the range and its RTCP port, and starts the RTCP timer. */
-  static async open(options: RtpSessionOptions): Promise<RtpSession> {
+  /**
+   * Binds an even RTP port from the range and its RTCP port, and starts the RTCP timer. `bind` makes the sockets:
+   * Node's dgram by default; the media thread's NativeUdpSockets, whose arrival times are on `options.clock`.
+   */
+  static async open(options: RtpSessionOptions, bind: SocketBinder = bindDgram): Promise<RtpSession> {
     if (!isIP(options.remoteAddress)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${options.remoteAddress}`);
-    const family = isIP(options.remoteAddress) === 6 ? 'udp6' : 'udp4';
-    const pair = await bindRtpPortPair(family, options.localAddress ?? (family === 'udp6' ? '::' : '0.0.0.0'), options.ports, options.random);
+    const v6 = isIP(options.remoteAddress) === 6;
+    const pair = await bindRtpPortPair(options.localAddress ?? (v6 ? '::' : '0.0.0.0'), options.ports, options.random, bind);
     if (!pair) throw new RtpSessionError('no-free-port', `no free even RTP port with its RTCP port in ${options.ports.min}-${options.ports.max}`);
     return new RtpSession(options, pair.rtp, pair.rtcp, pair.port);
   }
 
   private constructor(
     private readonly options: RtpSessionOptions,
-    private readonly rtp: dgram.Socket,
-    private readonly rtcp: dgram.Socket,
+    private readonly rtp: DatagramSocket,
+    private readonly rtcp: DatagramSocket,
     port: number,
   ) {
     const { clock, random } = options;
@@ -158,10 +159,8 @@ export class RtpSession {
       counters: this.counters,
       rtpTimestamp: () => this.timestamp,
     });
-    rtp.on('message', this.onRtpMessage);
-    rtcp.on('message', this.reporter.onMessage);
-    rtp.on('error', this.onSocketError);
-    rtcp.on('error', this.onSocketError);
+    rtp.onDatagram(this.onRtpDatagram);
+    rtcp.onDatagram(this.reporter.onDatagram);
   }
 
   get frameSize(): number {
@@ -200,7 +199,7 @@ export class RtpSession {
     writeRtpHeader(buf, this.talkspurtStart, this.audioPt, this.sequence, ts, this.ssrc);
     this.talkspurtStart = false;
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.rtp.send(buf, this.remote.rtpPort, this.remote.address);
+    this.rtp.send(buf, 0, buf.length, this.remote.rtpPort, this.remote.address);
     this.counters.packetsSent++;
     this.counters.octetsSent += this.frameSamples;
     this.reporter.sentSinceReport = true;
@@ -281,14 +280,14 @@ export class RtpSession {
     writeRtpHeader(buf, p.marker, this.eventPt, this.sequence, p.timestamp, this.ssrc);
     writeTelephoneEvent(buf, RTP_HEADER_BYTES, p.event, p.end, this.eventSender.volume, p.duration);
     this.sequence = (this.sequence + 1) & 0xffff;
-    this.rtp.send(buf, this.remote.rtpPort, this.remote.address);
+    this.rtp.send(buf, 0, buf.length, this.remote.rtpPort, this.remote.address);
     this.counters.packetsSent++;
     this.counters.octetsSent += 4;
     if (p.marker) this.counters.eventsSent++;
     this.reporter.sentSinceReport = true;
   }
 
-  private receiveRtp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  private receiveRtp(msg: Buffer, length: number, rinfo: DatagramSource): void {
     if (this.state !== 'open') return;
     const remote = this.remote;
     if (rinfo.address !== remote.address) {
@@ -296,7 +295,7 @@ export class RtpSession {
       return;
     }
     const v = this.view;
-    if (v.parse(msg, msg.length) !== 'ok') {
+    if (v.parse(msg, length) !== 'ok') {
       this.counters.malformed++;
       return;
     }
@@ -305,7 +304,7 @@ export class RtpSession {
       this.counters.wrongPayloadType++;
       return;
     }
-    const now = this.options.clock.now();
+    const now = rinfo.arrivedAt ?? this.options.clock.now();
     if (!remote.latched || (rinfo.port !== remote.rtpPort && now - this.lastHeardAt >= RELATCH_AFTER_MS)) {
       // Symmetric RTP: answer to where the far end really sends from (it may sit behind NAT), but only once a
       // packet from the signalled host with a negotiated payload type proves it is the far end.

@@ -20,6 +20,7 @@
  */
 import { isIP } from 'node:net';
 import { Worker } from 'node:worker_threads';
+import { mediaIo, mediaIoMissing } from '../../hal/media-io.js';
 import { FrameRing } from './frame-ring.js';
 import type { RtpSessionStats } from './media-stats.js';
 import { RtpSessionError, type RtpSessionOptions } from './rtp-session.js';
@@ -34,14 +35,20 @@ export type RtpStreamThreadOptions = Omit<RtpSessionOptions, 'clock' | 'random'>
    * (os.getPriority()) to leave it as it is.
    */
   nice?: number;
+  /** Default 'native' when hal/media-io.ts is built, else 'event-loop' (see rtp-stream-worker.ts). */
+  engine?: MediaEngine;
 };
+
+/** How the media thread waits, sends and receives: its own loop on hal/media-io.ts, or Node's event loop. */
+export type MediaEngine = 'native' | 'event-loop';
 
 /** Ahead of ordinary processes and of the agent's own main thread, short of what the kernel's own threads use. */
 export const MEDIA_THREAD_NICE = -10;
 
 export interface ThreadStart {
-  options: Omit<RtpStreamThreadOptions, 'ringFrames' | 'nice'>;
+  options: Omit<RtpStreamThreadOptions, 'ringFrames' | 'nice' | 'engine'>;
   nice: number;
+  engine: MediaEngine;
   mouth: SharedArrayBuffer;
   ear: SharedArrayBuffer;
 }
@@ -91,9 +98,11 @@ export class RtpStreamThread {
     const ringFrames = options.ringFrames ?? 8;
     const mouth = FrameRing.create(frameSamples, ringFrames);
     const ear = FrameRing.create(frameSamples, ringFrames);
-    const { ringFrames: _unused, nice = MEDIA_THREAD_NICE, ...sessionOptions } = options;
+    const { ringFrames: _unused, nice = MEDIA_THREAD_NICE, engine = mediaIo ? 'native' : 'event-loop', ...sessionOptions } = options;
     if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new RtpStreamThreadError(`nice must be an integer from -20 to 19, got ${nice}`);
-    const start: ThreadStart = { options: sessionOptions, nice, mouth: mouth.buffer, ear: ear.buffer };
+    if (engine !== 'native' && engine !== 'event-loop') throw new RtpStreamThreadError(`engine must be 'native' or 'event-loop', got ${String(engine)}`);
+    if (engine === 'native' && !mediaIo) throw new RtpStreamThreadError(`the native media engine is not available: ${mediaIoMissing}`);
+    const start: ThreadStart = { options: sessionOptions, nice, engine, mouth: mouth.buffer, ear: ear.buffer };
     const worker = new Worker(new URL('./rtp-stream-worker.js', import.meta.url), { workerData: start });
     const first = await new Promise<ThreadReply>((resolve, reject) => {
       worker.once('message', resolve);
@@ -101,10 +110,11 @@ export class RtpStreamThread {
     });
     if (first.type !== 'opened') {
       await worker.terminate();
+      if (first.type === 'failed' && first.reason === 'engine') throw new RtpStreamThreadError(first.message);
       const reason = first.type === 'failed' ? first.reason : 'no-free-port';
       throw new RtpSessionError(reason as RtpSessionError['reason'], first.type === 'failed' ? first.message : 'media thread did not open');
     }
-    return new RtpStreamThread(worker, options, mouth, ear, first.localPort, first.ssrc, first.nice);
+    return new RtpStreamThread(worker, options, mouth, ear, first.localPort, first.ssrc, first.nice, engine);
   }
 
   private constructor(
@@ -116,6 +126,7 @@ export class RtpStreamThread {
     readonly ssrc: number,
     /** The nice value the media thread runs at: the one asked for, or the process's when raising was refused. */
     readonly nice: number,
+    readonly engine: MediaEngine,
   ) {
     worker.on('message', (m: ThreadReply) => this.onReply(m));
     worker.on('error', () => this.onExit());

@@ -9,7 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeMuLaw, encodeMuLaw } from '../../src/media/g711.js';
-import { RtpStreamThread, RtpStreamThreadError, type RtpStreamThreadOptions } from '../../dist/src/media/rtp-stream-thread.js';
+import { mediaIo, mediaIoMissing } from '../../dist/hal/media-io.js';
+import { RtpStreamThread, RtpStreamThreadError, type MediaEngine, type RtpStreamThreadOptions } from '../../dist/src/media/rtp-stream-thread.js';
 
 const base: RtpStreamThreadOptions = { localAddress: '127.0.0.1', ports: { min: 37000, max: 37999 }, remoteAddress: '127.0.0.1', remotePort: 9, codec: 'PCMU' };
 const open: RtpStreamThread[] = [];
@@ -30,10 +31,13 @@ function threadNices(): number[] {
   });
 }
 
-describe('RtpStreamThread', () => {
+const engines: MediaEngine[] = mediaIo ? ['native', 'event-loop'] : ['event-loop'];
+
+describe.each(engines)('RtpStreamThread on the %s engine', (engine) => {
   it('streams frames queued on one media thread to the earpiece ring of another, bit-exact after G.711', async () => {
-    const a = await start();
-    const b = await start({ remotePort: a.localPort });
+    const a = await start({ engine });
+    const b = await start({ engine, remotePort: a.localPort });
+    expect([a.engine, b.engine]).toEqual([engine, engine]);
     a.setRemote('127.0.0.1', b.localPort);
     // The same noise-like frame over and over: the stream is periodic in 160 samples, and the earpiece's frames need
     // not start where a packet did (the jitter buffer plays by samples), so a heard frame is the sent one rotated.
@@ -57,6 +61,29 @@ describe('RtpStreamThread', () => {
     );
     const stats = await b.stats();
     expect(stats.packetsReceived).toBeGreaterThan(0);
+  });
+
+  it('carries a digit sent as an RFC 4733 event from one media thread to the other (control messages and timers)', async () => {
+    const a = await start({ engine, telephoneEventPayloadType: 101 });
+    const b = await start({ engine, telephoneEventPayloadType: 101, remotePort: a.localPort });
+    a.setRemote('127.0.0.1', b.localPort);
+    const digits: string[] = [];
+    b.onDtmf((d) => digits.push(d));
+    a.sendDtmf('7', 60);
+    a.sendDtmf('#', 60);
+    await vi.waitFor(() => expect(digits).toEqual(['7', '#']), { timeout: 5000, interval: 10 });
+    expect((await a.stats()).eventsSent).toBe(2);
+  });
+});
+
+describe('RtpStreamThread', () => {
+  it(`runs on the native engine by default when hal/media-io is built (${mediaIo ? 'built' : `not built: ${mediaIoMissing}`})`, async () => {
+    const t = await start();
+    expect(t.engine).toBe(mediaIo ? 'native' : 'event-loop');
+  });
+
+  it('refuses an engine it does not have with a typed error', async () => {
+    await expect(RtpStreamThread.open({ ...base, engine: 'turbo' as MediaEngine })).rejects.toBeInstanceOf(RtpStreamThreadError);
   });
 
   it('runs the media thread at the nice value asked for, and no other thread of the process', async () => {

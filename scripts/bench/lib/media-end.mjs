@@ -41,8 +41,9 @@ if (mode === 'main' || mode === 'main-timers') {
   setRemote = (p) => s.setRemote('127.0.0.1', p);
   counts = () => ({ sent: s.stats().packetsSent, received: s.stats().packetsReceived, lost: s.stats().lost });
   clock = new FrameClock(systemClock, 20, () => (s.sendFrame(mouth), s.readFrame(ear)), mode === 'main-timers' ? { preciseMs: 0 } : {});
-} else if (mode === 'thread') {
-  const t = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU' });
+} else if (mode === 'thread' || mode === 'thread-event-loop') {
+  const engine = mode === 'thread' ? 'native' : 'event-loop';
+  const t = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU', engine });
   port = t.localPort;
   setRemote = (p) => t.setRemote('127.0.0.1', p);
   counts = async () => {

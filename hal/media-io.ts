@@ -1,0 +1,71 @@
+/**
+ * The media thread's system calls, from the small C module in hal/native (built by `npm run build`; see
+ * scripts/build-native.mjs). It exists for the cost of a call, not for features:
+ *
+ * On a 20 ms packet clock a Node thread pays, every tick, libuv's loop turn and timer list, a send request per
+ * datagram, a Buffer and an rinfo object per datagram received, or on the synchronous path (fs.readSync) a thrown
+ * exception for every EAGAIN that ends a read. Measured on the development VM (scripts/bench/media-call.bench.mjs),
+ * those alone came to 0.7-1.0 s of CPU per call-minute against the issue's goal of 0.3 s; with these calls a thread
+ * that sleeps, sends and drains its socket 50 times a second costs about a quarter of that.
+ *
+ * Each function is one system call returning a number: a negative errno on failure, never an exception, and it
+ * allocates nothing; buffers are the caller's and are filled in place. Everything else (RTP, the jitter buffer,
+ * G.711) stays in TypeScript.
+ *
+ * When the module did not build (no C compiler on the machine), `mediaIo` is undefined, `mediaIoMissing` says why,
+ * and the media thread uses Node's own sockets and timers instead: the same behaviour at a higher CPU cost.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface MediaIo {
+  /** CLOCK_MONOTONIC in ms: the clock of sleepUntilMs and of arrival times. */
+  monotonicMs(): number;
+  /** Sleeps until monotonicMs() reaches the deadline; at once for a deadline past. */
+  sleepUntilMs(deadline: number): void;
+  /** Writes the sockaddr of an IP literal and port into `out` (SOCKADDR_BYTES); its length, or -EINVAL. */
+  socketAddress(address: string, port: number, out: Uint8Array): number;
+  /** A non-blocking UDP socket bound to an IP literal and port (0: any); its fd, or -errno. */
+  udpOpen(address: string, port: number): number;
+  udpLocalPort(fd: number): number;
+  /** Sends bytes[offset, offset + length) to the sockaddr `to`; bytes sent, or -errno. */
+  udpSend(fd: number, bytes: Uint8Array, offset: number, length: number, to: Uint8Array, toLength: number): number;
+  /**
+   * The next queued datagram into `bytes`, its source's sockaddr into `from`, and [source length, arrival time in
+   * monotonicMs] into `meta`; the datagram's length, or -errno (-EAGAIN when nothing is queued).
+   */
+  udpReceive(fd: number, bytes: Uint8Array, from: Uint8Array, meta: Float64Array): number;
+  /** [address, port] of a sockaddr; allocates, so only for a source not seen before. */
+  describeAddress(from: Uint8Array, length: number): [string, number];
+  udpClose(fd: number): number;
+  readonly SOCKADDR_BYTES: number;
+}
+
+/** errno values the callers test for (Linux). */
+export const EAGAIN = 11;
+export const EADDRINUSE = 98;
+
+/** Where `npm run build` puts the module, from this file in hal/ or in dist/hal/. */
+function modulePath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const inRepo = join(here, 'native', 'build', 'Release', 'media_io.node');
+  return existsSync(inRepo) ? inRepo : join(here, '..', '..', 'hal', 'native', 'build', 'Release', 'media_io.node');
+}
+
+function load(): { io?: MediaIo; missing?: string } {
+  if (process.env.PI_ATA_NATIVE === 'off') return { missing: 'turned off by PI_ATA_NATIVE=off' };
+  const path = modulePath();
+  if (!existsSync(path)) return { missing: `not built (${path} is missing: npm run build needs a C compiler)` };
+  try {
+    return { io: createRequire(import.meta.url)(path) as MediaIo };
+  } catch (err) {
+    return { missing: `${path} did not load: ${(err as Error).message}` };
+  }
+}
+
+const loaded = load();
+export const mediaIo: MediaIo | undefined = loaded.io;
+/** Why mediaIo is undefined; undefined when it loaded. */
+export const mediaIoMissing: string | undefined = loaded.missing;

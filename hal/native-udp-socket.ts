@@ -1,0 +1,110 @@
+/**
+ * A UDP socket on hal/media-io.ts's system calls, for the media thread's own loop: nothing happens on arrival; the
+ * loop calls `drain()` once per wake and each queued datagram is handed to the listener in the socket's one receive
+ * buffer, with the kernel's arrival time. Nothing is allocated per datagram: the destination's sockaddr is built
+ * again only when the address or port changes, and a source is described as a string only when it differs from the
+ * previous datagram's.
+ */
+import type { DatagramListener, DatagramSocket, DatagramSource } from './datagram-socket.js';
+import { EADDRINUSE, type MediaIo } from './media-io.js';
+
+/** Larger than any RTP or RTCP packet a G.711 call carries; a longer datagram is cut and then fails to parse. */
+const RECEIVE_BYTES = 2048;
+
+export class NativeUdpSocketError extends Error {
+  constructor(
+    readonly errno: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NativeUdpSocketError';
+  }
+}
+
+export class NativeUdpSocket implements DatagramSocket {
+  readonly localPort: number;
+  /** Sends the kernel refused (its buffer full, no route): dropped, as UDP would. */
+  sendErrors = 0;
+  private state: 'open' | 'closed' = 'open';
+  private listener: DatagramListener = () => {};
+  private readonly rx = Buffer.alloc(RECEIVE_BYTES);
+  private readonly from: Uint8Array;
+  private readonly lastFrom: Uint8Array;
+  private lastFromLength = 0;
+  private readonly meta = new Float64Array(2);
+  private readonly source: DatagramSource = { address: '', port: 0, arrivedAt: 0 };
+  private readonly to: Uint8Array;
+  private toLength = -1;
+  private toAddress = '';
+  private toPort = -1;
+
+  /**
+   * Binds an IP literal and port (0: any free one). Undefined when the port is taken; a NativeUdpSocketError for
+   * anything else (a bad address).
+   */
+  static open(io: MediaIo, address: string, port: number): NativeUdpSocket | undefined {
+    const fd = io.udpOpen(address, port);
+    if (fd === -EADDRINUSE) return undefined;
+    if (fd < 0) throw new NativeUdpSocketError(-fd, `cannot bind UDP ${address} port ${port}: errno ${-fd}`);
+    return new NativeUdpSocket(io, fd);
+  }
+
+  private constructor(
+    private readonly io: MediaIo,
+    private readonly fd: number,
+  ) {
+    this.localPort = io.udpLocalPort(fd);
+    this.from = new Uint8Array(io.SOCKADDR_BYTES);
+    this.lastFrom = new Uint8Array(io.SOCKADDR_BYTES);
+    this.to = new Uint8Array(io.SOCKADDR_BYTES);
+  }
+
+  onDatagram(listener: DatagramListener): void {
+    this.listener = listener;
+  }
+
+  send(bytes: Uint8Array, offset: number, length: number, port: number, address: string, done?: () => void): void {
+    if (this.state === 'open') {
+      if (address !== this.toAddress || port !== this.toPort) {
+        this.toLength = this.io.socketAddress(address, port, this.to);
+        this.toAddress = address;
+        this.toPort = port;
+      }
+      if (this.toLength < 0 || this.io.udpSend(this.fd, bytes, offset, length, this.to, this.toLength) < 0) this.sendErrors++;
+    }
+    done?.();
+  }
+
+  /** Hands every queued datagram to the listener, in arrival order; returns how many there were. */
+  drain(): number {
+    let count = 0;
+    while (this.state === 'open') {
+      const n = this.io.udpReceive(this.fd, this.rx, this.from, this.meta);
+      if (n < 0) return count; // -EAGAIN: the queue is empty (an unconnected socket gets no ICMP errors)
+      count++;
+      this.describeSource();
+      this.source.arrivedAt = this.meta[1];
+      this.listener(this.rx, n, this.source);
+    }
+    return count;
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.io.udpClose(this.fd);
+  }
+
+  private describeSource(): void {
+    const length = this.meta[0];
+    let same = length === this.lastFromLength;
+    for (let i = 0; same && i < length; i++) same = this.from[i] === this.lastFrom[i];
+    if (same) return;
+    const [address, port] = this.io.describeAddress(this.from, length);
+    this.source.address = address;
+    this.source.port = port;
+    this.lastFrom.set(this.from);
+    this.lastFromLength = length;
+  }
+}
+
