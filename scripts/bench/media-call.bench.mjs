@@ -11,6 +11,9 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mediaIo, mediaIoMissing } from '../../dist/hal/media-io.js';
+import { MEDIA_THREAD_NICE } from '../../dist/src/media/rtp-stream-thread.js';
 import { baresipMissing, processRunNs, startBaresipCall } from './lib/baresip-call.mjs';
 
 const SECONDS = Number(process.env.MEDIA_CALL_SECONDS ?? 30);
@@ -30,16 +33,37 @@ function startEnd(mode, remotePort = 9) {
   return { proc, next, send: (l) => proc.stdin.write(l + '\n') };
 }
 
-/** CPU seconds per minute of `pid` over the window, measured after the warm-up. */
+/** CPU ns of each thread of `pid`, with its nice value (field 19 of its stat). */
+function threadRunNs(pid) {
+  const threads = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      threads.set(tid, { nice, ns: Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) });
+    } catch { /* thread ended */ }
+  }
+  return threads;
+}
+
+/**
+ * CPU seconds per minute of `pid` over the window, measured after the warm-up; and of its media thread alone, told
+ * apart by its raised nice value (undefined when it could not be raised: the bench is not root).
+ */
 async function cpuPerMinute(pid, before = async () => {}) {
   await sleep(WARMUP_MS);
   await before();
   const ns0 = processRunNs(pid);
+  const threads0 = threadRunNs(pid);
   const t0 = performance.now();
   await sleep(SECONDS * 1000);
   const ns = processRunNs(pid) - ns0;
-  return ns / 1e9 / ((performance.now() - t0) / 1000) * 60;
+  const minutes = (performance.now() - t0) / 60000;
+  const media = [...threadRunNs(pid)].filter(([tid, t]) => t.nice === MEDIA_THREAD_NICE && threads0.has(tid));
+  const mediaThread = media.length === 1 ? (media[0][1].ns - threads0.get(media[0][0]).ns) / 1e9 / minutes : undefined;
+  return { perMin: ns / 1e9 / minutes, mediaThread };
 }
+const fmt = (perMin) => (perMin === undefined ? 'not told apart (not root: the thread is not raised)' : `${perMin.toFixed(3)} s`);
 
 async function ours(mode) {
   const far = mode === 'floor-sleep' ? undefined : startEnd('main');
@@ -47,11 +71,11 @@ async function ours(mode) {
   const near = startEnd(mode, farPort);
   const nearPort = Number(await near.next());
   far?.send(`remote ${nearPort}`);
-  const perMin = await cpuPerMinute(near.proc.pid, async () => near.send('mark'));
+  const { perMin, mediaThread } = await cpuPerMinute(near.proc.pid, async () => near.send('mark'));
   near.send('report');
   const report = JSON.parse(await near.next());
   far?.proc.kill();
-  return { perMin, report };
+  return { perMin, mediaThread, report };
 }
 
 const why = baresipMissing();
@@ -59,7 +83,7 @@ let peer;
 if (why) peer = `baresip not measured: ${why}`;
 else {
   const call = await startBaresipCall({ seconds: SECONDS + 10 });
-  const perMin = await cpuPerMinute(call.pidB);
+  const { perMin } = await cpuPerMinute(call.pidB);
   await call.stop();
   peer = `baresip one end ${perMin.toFixed(3)} s (measured in this run)`;
 }
@@ -69,8 +93,11 @@ const r = main.report;
 console.log(`media call CPU, one end, main thread (the agent's placement): ${main.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
 const timers = await ours('main-timers');
 console.log(`media call CPU, one end, main thread, timers only (no precise sleep): ${timers.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
-const thread = await ours('thread');
-console.log(`media call CPU, one end on its media thread: ${thread.perMin.toFixed(3)} s per call-minute (${thread.report.received} received, ${thread.report.lost} lost) | ${peer} | goal 0.3 s`);
+const thread = mediaIo ? await ours('thread') : undefined;
+if (thread) console.log(`media call CPU, one end on its media thread, native engine: ${thread.perMin.toFixed(3)} s per call-minute, of which the media thread ${fmt(thread.mediaThread)} (${thread.report.received} received, ${thread.report.lost} lost) | ${peer} | goal 0.3 s`);
+else console.log(`media call CPU, one end on its media thread, native engine: not measured, ${mediaIoMissing}`);
+const threadLoop = await ours('thread-event-loop');
+console.log(`media call CPU, one end on its media thread, event-loop engine: ${threadLoop.perMin.toFixed(3)} s per call-minute, of which the media thread ${fmt(threadLoop.mediaThread)} (${threadLoop.report.received} received, ${threadLoop.report.lost} lost) | ${peer} | goal 0.3 s`);
 const dgramFloor = await ours('floor-dgram');
 console.log(`media call CPU floor, bare node:dgram (same packets and timer, no media code): ${dgramFloor.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
 // Node's dgram makes a Buffer and an address object for every datagram received and a request for every send, and
@@ -79,5 +106,9 @@ const d = dgramFloor.report;
 console.log(`media call heap growth, one end: ${r.heapGrowthKiB.toFixed(1)} KiB, GCs ${r.gcs} (${r.gcMs.toFixed(1)} ms) over ${SECONDS} s with ${r.sent} packets sent, ${r.received} received, ${r.lost} lost | bare node:dgram floor ${d.heapGrowthKiB.toFixed(1)} KiB, GCs ${d.gcs} (${d.gcMs.toFixed(1)} ms) (measured in this run)`);
 const syncFloor = await ours('floor-sync');
 console.log(`media call CPU floor, a Node thread with no event loop (Atomics.wait clock, fs.writeSync/readSync on the socket, no media code): ${syncFloor.perMin.toFixed(3)} s per call-minute (${syncFloor.report.sent} sent, ${syncFloor.report.received} received) | ${peer} | goal 0.3 s`);
+if (mediaIo) {
+  const nativeFloor = await ours('floor-native');
+  console.log(`media call CPU floor, a thread on hal/media-io with no event loop (clock_nanosleep, sendto, recvmsg until EAGAIN, no media code): ${nativeFloor.perMin.toFixed(3)} s per call-minute (${nativeFloor.report.sent} sent, ${nativeFloor.report.received} received) | ${peer} | goal 0.3 s`);
+}
 const sleepFloor = await ours('floor-sleep');
 console.log(`media call CPU floor, a Node thread waking 50 times a second to do nothing: ${sleepFloor.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);

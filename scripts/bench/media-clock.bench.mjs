@@ -4,10 +4,12 @@
 // (lib/wire-capture.mjs: tshark), i.e. what the far end's network sees. Without tshark or root, the sink's own
 // arrival times are used instead and the line says so: they add the sink thread's scheduling noise (about twice the
 // wire figure here).
-// Two placements of the same clock (FrameClock on systemClock: a whole-millisecond timer, then Atomics.wait):
+// Two placements of the packet clock:
 //  - media thread: RtpStreamThread, the session and its clock in a worker; the main thread only queues frames
-//    (exported, not used by the agent). Measured twice: at its default raised priority (nice -10, which needs root
-//    or CAP_SYS_NICE; the line says when it did not get it) and at the process's own.
+//    (exported, not used by the agent). On its native engine (the kernel's clock_nanosleep to an absolute deadline,
+//    hal/media-io.ts) at its default raised priority (nice -10, which needs root or CAP_SYS_NICE; the line says when
+//    it did not get it) and at the process's own; and on its event-loop engine (FrameClock on systemClock: a
+//    whole-millisecond timer, then Atomics.wait), raised.
 //  - main thread: FrameClock and RtpSession on the thread that makes the garbage: the agent's placement (the sim
 //    board, tones). Both run the full length.
 // The sink runs in a worker thread: the far end is another machine and does not share our garbage collector, so
@@ -20,6 +22,7 @@ import { systemClock, seededRandom } from '../../dist/hal/clock.js';
 import { FrameClock } from '../../dist/hal/frame-clock.js';
 import { RtpSession } from '../../dist/src/media/rtp-session.js';
 import { MEDIA_THREAD_NICE, RtpStreamThread } from '../../dist/src/media/rtp-stream-thread.js';
+import { mediaIo, mediaIoMissing } from '../../dist/hal/media-io.js';
 import { getPriority } from 'node:os';
 import { captureMissing, startCapture, clockFigures } from './lib/wire-capture.mjs';
 import { baresipMissing, startBaresipCall } from './lib/baresip-call.mjs';
@@ -80,8 +83,9 @@ function print(w, peer) {
 }
 
 // The media thread: the main thread keeps three or four frames queued, from a timer that GC pauses may delay.
-async function mediaThread(label, nice) {
-  const stream = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 30000, max: 39999 }, remoteAddress: '127.0.0.1', remotePort: sinkPort, codec: 'PCMU', nice });
+async function mediaThread(label, nice, engine) {
+  if (engine === 'native' && !mediaIo) return console.log(`media clock (${label}): not measured, ${mediaIoMissing}`);
+  const stream = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 30000, max: 39999 }, remoteAddress: '127.0.0.1', remotePort: sinkPort, codec: 'PCMU', nice, engine });
   if (stream.nice !== nice) label += `, asked for nice ${nice} but runs at ${stream.nice} (no CAP_SYS_NICE)`;
   const pauses0 = pauses.length;
   const cpu0 = process.cpuUsage();
@@ -108,8 +112,9 @@ async function mediaThread(label, nice) {
 }
 // Raised (the default) and not raised, one after the other in the same run: the difference is what the scheduler
 // costs the clock when the cores are busy.
-await mediaThread(`media thread, nice ${MEDIA_THREAD_NICE}`, MEDIA_THREAD_NICE);
-await mediaThread('media thread, not raised', getPriority());
+await mediaThread(`media thread, native engine, nice ${MEDIA_THREAD_NICE}`, MEDIA_THREAD_NICE, 'native');
+await mediaThread('media thread, native engine, not raised', getPriority(), 'native');
+await mediaThread(`media thread, event-loop engine, nice ${MEDIA_THREAD_NICE}`, MEDIA_THREAD_NICE, 'event-loop');
 
 // The same clock on the main thread, beside the garbage.
 {

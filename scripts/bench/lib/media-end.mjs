@@ -4,12 +4,17 @@
 // heap and GC figures and exits.
 //   main:        RtpSession + FrameClock on the main thread (the agent's placement), default precise sleep
 //   main-timers: the same with preciseMs 0 (timers only: one wake-up per tick, up to 1 ms late)
-//   thread:      RtpStreamThread (session and clock in a worker), fed and drained every 20 ms by a main-thread clock
+//   thread:      RtpStreamThread on its native engine (session, clock and hal/media-io sockets in a worker), fed and
+//                drained by a main-thread timer every 20 ms (timers only: the media thread's clock paces the wire, and
+//                its ring absorbs the timer's lateness)
+//   thread-event-loop: the same on its event-loop engine (dgram sockets and Node's timers in the worker)
 //   floor-dgram: no media code: a bare node:dgram socket sending 172-byte datagrams on the same 20 ms timer and
 //                receiving the far end's
 //   floor-sync:  no media code and no event loop: a thread paced by Atomics.wait that sends each datagram with
 //                fs.writeSync on a connected socket and reads what came with fs.readSync until EAGAIN, the least
 //                any Node design that sends and receives 50 packets a second can cost here
+//   floor-native: no media code, no event loop: a thread on hal/media-io.ts sleeping to each deadline, sending one
+//                datagram and draining its socket (lib/native-floor-worker.mjs), the native engine's own floor
 //   floor-sleep: no media code and no socket: a thread that wakes 50 times a second and does nothing (Atomics.wait),
 //                the least any Node process with a 20 ms packet clock can cost on this machine
 import dgram from 'node:dgram';
@@ -50,7 +55,7 @@ if (mode === 'main' || mode === 'main-timers') {
     const st = await t.stats();
     return { sent: st.packetsSent, received: st.packetsReceived, lost: st.lost };
   };
-  clock = new FrameClock(systemClock, 20, () => (t.writeFrame(mouth), t.readFrame(ear)));
+  clock = new FrameClock(systemClock, 20, () => (t.writeFrame(mouth), t.readFrame(ear)), { preciseMs: 0 });
 } else if (mode === 'floor-dgram') {
   const s = dgram.createSocket('udp4');
   await new Promise((r) => s.bind(0, '127.0.0.1', r));
@@ -82,6 +87,18 @@ if (mode === 'main' || mode === 'main-timers') {
       for (;;) { try { fs.readSync(fd, inb, 0, 1500, null); tally[1]++; } catch { break; } }
     }`, { eval: true, workerData: tally });
   counts = () => ({ sent: tally[0], received: tally[1] });
+} else if (mode === 'floor-native') {
+  const { mediaIo: io } = await import('../../../dist/hal/media-io.js');
+  const fd = io.udpOpen('127.0.0.1', 0);
+  port = io.udpLocalPort(fd);
+  const { Worker } = await import('node:worker_threads');
+  const tally = new Int32Array(new SharedArrayBuffer(8)); // sent, received
+  counts = () => ({ sent: tally[0], received: tally[1] });
+  setRemote = (p) => {
+    const to = new Uint8Array(io.SOCKADDR_BYTES);
+    const toLength = io.socketAddress('127.0.0.1', p, to);
+    new Worker(new URL('./native-floor-worker.mjs', import.meta.url), { workerData: { fd, to, toLength, tally } });
+  };
 } else if (mode === 'floor-sleep') {
   // Its own thread so that stdin can still be read; the main thread sleeps in the event loop meanwhile.
   const { Worker } = await import('node:worker_threads');
