@@ -1,15 +1,21 @@
 /**
- * A UDP socket on hal/media-io.ts's system calls, for the media thread's own loop: nothing happens on arrival; the
- * loop calls `drain()` once per wake and each queued datagram is handed to the listener in the socket's one receive
- * buffer, with the kernel's arrival time. Nothing is allocated per datagram: the destination's sockaddr is built
- * again only when the address or port changes, and a source is described as a string only when it differs from the
- * previous datagram's.
+ * A UDP socket on hal/media-io.ts's system calls. Nothing happens on arrival: the stream calls `drain()` once per
+ * frame, just before it reads its jitter buffer, and each queued datagram is handed to the listener in the socket's
+ * one receive buffer, with the kernel's arrival time on the stream's clock. So no thread wakes up for a packet, only
+ * for a frame. Nothing is allocated per datagram: the destination's sockaddr is built again only when the address
+ * or port changes, and a source is described as a string only when it differs from the previous datagram's.
+ *
+ * A drain takes at most MAX_DRAIN datagrams: a flood from a hostile peer is left to overflow the kernel's buffer
+ * (which drops it) rather than hold the thread; a call brings one or two a frame.
  */
+import type { Clock } from './clock.js';
 import type { DatagramListener, DatagramSocket, DatagramSource } from './datagram-socket.js';
 import { EADDRINUSE, type MediaIo } from './media-io.js';
 
 /** Larger than any RTP or RTCP packet a G.711 call carries; a longer datagram is cut and then fails to parse. */
 const RECEIVE_BYTES = 2048;
+/** Datagrams one drain takes at most (a 20 ms frame brings one RTP packet, sometimes an RTCP one or a burst). */
+export const MAX_DRAIN = 32;
 
 export class NativeUdpSocketError extends Error {
   constructor(
@@ -39,19 +45,22 @@ export class NativeUdpSocket implements DatagramSocket {
   private toPort = -1;
 
   /**
-   * Binds an IP literal and port (0: any free one). Undefined when the port is taken; a NativeUdpSocketError for
-   * anything else (a bad address).
+   * Binds an IP literal and port (0: any free one). Arrival times are given on `clock` (a monotonic clock, as the
+   * system's and the media loop's are; the offset is taken once). Undefined when the port is taken; a
+   * NativeUdpSocketError for anything else (a bad address).
    */
-  static open(io: MediaIo, address: string, port: number): NativeUdpSocket | undefined {
+  static open(io: MediaIo, address: string, port: number, clock: Pick<Clock, 'now'>): NativeUdpSocket | undefined {
     const fd = io.udpOpen(address, port);
     if (fd === -EADDRINUSE) return undefined;
     if (fd < 0) throw new NativeUdpSocketError(-fd, `cannot bind UDP ${address} port ${port}: errno ${-fd}`);
-    return new NativeUdpSocket(io, fd);
+    return new NativeUdpSocket(io, fd, io.monotonicMs() - clock.now());
   }
 
   private constructor(
     private readonly io: MediaIo,
     private readonly fd: number,
+    /** monotonicMs() minus the clock's now(). */
+    private readonly clockOffset: number,
   ) {
     this.localPort = io.udpLocalPort(fd);
     this.from = new Uint8Array(io.SOCKADDR_BYTES);
@@ -75,15 +84,15 @@ export class NativeUdpSocket implements DatagramSocket {
     done?.();
   }
 
-  /** Hands every queued datagram to the listener, in arrival order; returns how many there were. */
+  /** Hands the queued datagrams (at most MAX_DRAIN) to the listener, in arrival order; returns how many. */
   drain(): number {
     let count = 0;
-    while (this.state === 'open') {
+    while (this.state === 'open' && count < MAX_DRAIN) {
       const n = this.io.udpReceive(this.fd, this.rx, this.from, this.meta);
       if (n < 0) return count; // -EAGAIN: the queue is empty (an unconnected socket gets no ICMP errors)
       count++;
       this.describeSource();
-      this.source.arrivedAt = this.meta[1];
+      this.source.arrivedAt = this.meta[1] - this.clockOffset;
       this.listener(this.rx, n, this.source);
     }
     return count;

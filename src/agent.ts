@@ -5,6 +5,8 @@
  */
 import { dirname } from 'node:path';
 import { systemClock, type Clock, type Random } from '../hal/clock.js';
+import { mediaIo, mediaIoMissing } from '../hal/media-io.js';
+import { nativeBinder } from './media/rtp-port-pair.js';
 import { createBoard, type Board } from '../board/index.js';
 import {
   BadRequestError,
@@ -55,7 +57,10 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
   const detectors: HookDetector[] = [];
   let sip: SipStack | undefined;
   // Calls join the lines (built first, they need a call side) to the SIP stack (opened after the lines).
-  const callLayer = new LineCallLayer({ clock, random, log: deps.log, media: config.media, userAgent: config.sip.user_agent });
+  // Call media reads its sockets once per frame on hal/media-io when it is built (hal/native-udp-socket.ts): no
+  // wake-up and no garbage per packet. Its arrival times are on the system's monotonic clock, so only with that clock.
+  const bind = mediaIo && clock === systemClock ? nativeBinder(mediaIo, clock) : undefined;
+  const callLayer = new LineCallLayer({ clock, random, log: deps.log, media: config.media, userAgent: config.sip.user_agent, bind });
   try {
     for (const lineCfg of config.line) {
       const hw = board.lines[lineCfg.id];
@@ -77,7 +82,7 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
   }
   const stack = sip;
   log.info(
-    { board: board.type, lines: ports.length, sip: `${stack.local.host}:${stack.local.port}`, accounts: stack.accounts.map((a) => a.aor) },
+    { board: board.type, lines: ports.length, sip: `${stack.local.host}:${stack.local.port}`, accounts: stack.accounts.map((a) => a.aor), media_sockets: bind ? 'native' : `node:dgram (${mediaIoMissing ?? 'not on the system clock'})` },
     'agent running',
   );
 

@@ -90,7 +90,11 @@ else {
 
 const main = await ours('main');
 const r = main.report;
-console.log(`media call CPU, one end, main thread (the agent's placement): ${main.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
+console.log(`media call CPU, one end, main thread on node:dgram (the agent's placement): ${main.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
+if (mediaIo) {
+  const mainNative = await ours('main-native');
+  console.log(`media call CPU, one end, main thread on hal/native sockets read per frame (the agent's placement and sockets when the module is built): ${mainNative.perMin.toFixed(3)} s per call-minute (${mainNative.report.received} received, ${mainNative.report.lost} lost) | ${peer} | goal 0.3 s`);
+}
 const timers = await ours('main-timers');
 console.log(`media call CPU, one end, main thread, timers only (no precise sleep): ${timers.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
 const thread = mediaIo ? await ours('thread') : undefined;

@@ -29,6 +29,7 @@ import type { Peer } from '../sip/transport.js';
 import { answerReferNotify } from '../sip/call-transfer.js';
 import { holdCall, retrieveCall } from './call-hold.js';
 import type { CallMediaOptions } from './call-media.js';
+import type { SocketBinder } from '../media/rtp-port-pair.js';
 import { bracket, lineForRequest, ProxyAddresses } from './call-routing.js';
 import { IncomingCalls } from './incoming-call.js';
 import { errorText, type CallDesk, type CallSlot, type LineCall } from './line-call.js';
@@ -50,6 +51,8 @@ export interface CallLayerOptions {
   log: Logger;
   media: MediaConfig;
   userAgent: string;
+  /** How call media makes its sockets (CallMediaOptions.bind). */
+  bind?: SocketBinder;
 }
 
 export class CallLayer implements CallDesk {
@@ -298,7 +301,7 @@ export class CallLayer implements CallDesk {
 
   mediaOptions(lineId: number): CallMediaOptions {
     const log = this.log.child({ line: lineId });
-    return { clock: this.o.clock, random: this.o.random, media: this.o.media, sdpAddress: this.requireHost().contact.host, log: (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg) };
+    return { clock: this.o.clock, random: this.o.random, media: this.o.media, sdpAddress: this.requireHost().contact.host, log: (msg: string, fields?: Record<string, unknown>) => log.info(fields ?? {}, msg), bind: this.o.bind };
   }
 
   accountOf(lineId: number): AccountConfig | undefined {

@@ -14,6 +14,7 @@ import type { Clock, Random } from '../../hal/clock.js';
 import type { MediaConfig } from '../config/schema.js';
 import { DtmfDetector } from '../media/dtmf-detector.js';
 import { generateDtmf } from '../media/dtmf-generator.js';
+import type { SocketBinder } from '../media/rtp-port-pair.js';
 import { RtpSession, type G711Codec, type RtpSessionStats } from '../media/rtp-session.js';
 import { answerOffer, buildOffer, parseSdp, readAnswer, serializeSdp, type LocalMedia, type NegotiatedMedia, type SdpSession } from '../sip/sdp.js';
 import type { FxsPort } from '../phone/fxs-port.js';
@@ -28,6 +29,11 @@ export interface CallMediaOptions {
   /** The address the far end should send RTP to (c= line): our Contact host. */
   sdpAddress: string;
   log(msg: string, fields?: Record<string, unknown>): void;
+  /**
+   * Makes the stream's sockets: Node's dgram by default; the agent's NativeUdpSockets (read once per frame, arrival
+   * times on `clock`) when hal/media-io.ts is built.
+   */
+  bind?: SocketBinder;
 }
 
 /** Where RTCP goes before the answer tells us the far end: the discard port of the unspecified address. */
@@ -93,7 +99,7 @@ export class CallMedia {
       remoteRtcpPort: NOWHERE_PORT,
       direction: 'sendrecv',
       held: false,
-    }));
+    }), o.bind);
     return new CallMedia(o, session);
   }
 
@@ -101,7 +107,7 @@ export class CallMedia {
   static async forAnswer(o: CallMediaOptions, offerSdp: string): Promise<CallMedia> {
     const offer = parseSdp(offerSdp);
     const probe = answerOffer(offer, localMedia(o, 0, 1, '0')).media;
-    const session = await RtpSession.open(sessionOptions(o, probe));
+    const session = await RtpSession.open(sessionOptions(o, probe), o.bind);
     const media = new CallMedia(o, session);
     const { answer, media: agreed } = answerOffer(offer, localMedia(o, session.localPort, media.version, media.sessionId));
     media.negotiated = agreed;
@@ -143,7 +149,7 @@ export class CallMedia {
     } else {
       const port = this.session.localPort;
       await this.session.close();
-      this.session = await RtpSession.open(sessionOptions({ ...this.o, media: { ...this.o.media, rtp_ports: { min: port, max: port + 1 } } }, agreed));
+      this.session = await RtpSession.open(sessionOptions({ ...this.o, media: { ...this.o.media, rtp_ports: { min: port, max: port + 1 } } }, agreed), this.o.bind);
       this.listen();
     }
     return agreed;
@@ -214,6 +220,9 @@ export class CallMedia {
     if (this.detachedAt !== null) {
       this.session.resume(Math.floor((this.o.clock.now() - this.detachedAt) / this.o.media.ptime));
       this.detachedAt = null;
+    } else if (this.state === 'reserved') {
+      // Whatever the far end sent before the line took the stream is stale by now: start from what comes next.
+      this.session.resume(0);
     }
     this.state = 'flowing';
     this.early = early;

@@ -1,12 +1,14 @@
 /**
  * The two UDP sockets of one media stream: RTP on an even port from `[media] rtp_ports` and RTCP on the next
- * (RFC 3550 11), bound on the address the stream is signalled with. Node's dgram sockets by default; the media
- * thread passes a binder of NativeUdpSockets when hal/media-io.ts is built.
+ * (RFC 3550 11), bound on the address the stream is signalled with. Node's dgram sockets by default; the agent
+ * and the media thread pass a binder of NativeUdpSockets when hal/media-io.ts is built.
  */
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import type { Random } from '../../hal/clock.js';
+import type { Clock, Random } from '../../hal/clock.js';
 import type { DatagramListener, DatagramSocket } from '../../hal/datagram-socket.js';
+import type { MediaIo } from '../../hal/media-io.js';
+import { NativeUdpSocket } from '../../hal/native-udp-socket.js';
 
 /** Binds one socket on an address and port; undefined when the port is taken. */
 export type SocketBinder = (address: string, port: number) => Promise<DatagramSocket | undefined> | DatagramSocket | undefined;
@@ -39,6 +41,9 @@ class DgramDatagramSocket implements DatagramSocket {
   onDatagram(listener: DatagramListener): void {
     this.socket.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => listener(msg, msg.length, rinfo));
   }
+  drain(): number {
+    return 0; // the event loop delivers each datagram as it arrives
+  }
   close(): void {
     this.socket.close();
   }
@@ -56,6 +61,11 @@ export const bindDgram: SocketBinder = (address, port) =>
       resolve(new DgramDatagramSocket(socket));
     });
   });
+
+/** NativeUdpSockets on hal/media-io.ts, read once per frame, their arrival times on `clock` (a monotonic one). */
+export function nativeBinder(io: MediaIo, clock: Pick<Clock, 'now'>): SocketBinder {
+  return (address, port) => NativeUdpSocket.open(io, address, port, clock);
+}
 
 export interface RtpPortPair {
   rtp: DatagramSocket;

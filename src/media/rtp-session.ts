@@ -222,13 +222,24 @@ export class RtpSession {
   resume(frames: number): void {
     this.timestamp = (this.timestamp + frames * this.frameSamples) >>> 0;
     this.talkspurtStart = true;
+    // Sockets read only per frame held what came during the pause: heard now, then dropped with the rest.
+    this.drain();
     this.jitterBuffer.reset();
   }
 
-  /** Fills `out` with the next frame for the earpiece from the jitter buffer (called every ptime by playback). */
+  /**
+   * Fills `out` with the next frame for the earpiece from the jitter buffer (called every ptime by playback). What
+   * arrived on sockets read per frame (NativeUdpSocket) goes into the jitter buffer first.
+   */
   readFrame(out: Int16Array): PullResult {
+    this.drain();
     this.pollEventEnd();
     return this.jitterBuffer.pull(out);
+  }
+
+  private drain(): void {
+    this.rtp.drain();
+    this.rtcp.drain();
   }
 
   private pollEventEnd(): void {

@@ -5,17 +5,16 @@
  *
  * Two engines, one behaviour. 'native' (when hal/media-io.ts is built): the thread runs its own loop instead of
  * libuv's, sleeping in the kernel until the next timer (the packet clock, a DTMF step, an RTCP report), then
- * draining its sockets, taking control messages and firing what is due: one wake-up per tick and no allocation per
- * packet. 'event-loop': Node's dgram sockets and timers, for a machine where the module did not build.
+ * taking control messages and firing what is due (the tick reads the sockets): one wake-up per tick and no
+ * allocation per packet. 'event-loop': Node's dgram sockets and timers, for a machine where the module did not build.
  */
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { systemClock, type Clock } from '../../hal/clock.js';
 import { LoopClock } from '../../hal/loop-clock.js';
 import { mediaIo, type MediaIo } from '../../hal/media-io.js';
-import { NativeUdpSocket } from '../../hal/native-udp-socket.js';
 import { FrameRing } from './frame-ring.js';
-import type { SocketBinder } from './rtp-port-pair.js';
+import { nativeBinder } from './rtp-port-pair.js';
 import { RtpStreamPump } from './rtp-stream-pump.js';
 import { RtpSession, type RtpSessionOptions } from './rtp-session.js';
 import type { ThreadReply, ThreadRequest, ThreadStart } from './rtp-stream-thread.js';
@@ -29,14 +28,7 @@ async function main(port: MessagePort, start: ThreadStart): Promise<void> {
   }
   const loopClock = io ? new LoopClock(io.monotonicMs) : undefined;
   const clock: Clock = loopClock ?? systemClock;
-  const sockets: NativeUdpSocket[] = [];
-  const bindNative: SocketBinder | undefined = io
-    ? (address, p) => {
-        const s = NativeUdpSocket.open(io, address, p);
-        if (s) sockets.push(s);
-        return s;
-      }
-    : undefined;
+  const bindNative = io && loopClock ? nativeBinder(io, loopClock) : undefined;
   const options: RtpSessionOptions = { ...start.options, clock, random: Math.random };
   let session: RtpSession;
   try {
@@ -78,23 +70,25 @@ async function main(port: MessagePort, start: ThreadStart): Promise<void> {
   reply({ type: 'opened', localPort: session.localPort, ssrc: session.ssrc, frameSize: session.frameSize, nice: setOwnNice(start.nice) });
   pump.start();
   if (io && loopClock) {
-    runOwnLoop(io, loopClock, sockets, port, ptime);
+    runOwnLoop(io, loopClock, port, ptime);
     // Out of the loop only for 'close': from here libuv's loop runs again, and the close finishes on it.
   }
   port.on('message', handle);
 
-  /** The native engine's loop, until a 'close' has been handled. */
-  function runOwnLoop(io: MediaIo, clock: LoopClock, sockets: NativeUdpSocket[], port: MessagePort, pollMs: number): void {
+  /**
+   * The native engine's loop, until a 'close' has been handled. The sockets are drained by the session itself, at
+   * each tick's readFrame; a control message waits at most one poll interval (they are rare, and a wake-up of their
+   * own would cost more).
+   */
+  function runOwnLoop(io: MediaIo, clock: LoopClock, port: MessagePort, pollMs: number): void {
     for (;;) {
-      // A control message waits at most one poll interval: they are rare, and a wake-up of their own would cost more.
       io.sleepUntilMs(Math.min(clock.nextDeadline(), io.monotonicMs() + pollMs));
-      for (let i = 0; i < sockets.length; i++) sockets[i].drain();
+      clock.runDue(); // first, so that a tick's packet leaves as close to its deadline as the wake-up allows
       for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
         const request = m.message as ThreadRequest;
         handle(request);
         if (request.type === 'close') return;
       }
-      clock.runDue();
     }
   }
 }

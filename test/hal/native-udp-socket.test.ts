@@ -4,11 +4,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { EAGAIN, mediaIo, mediaIoMissing } from '../../hal/media-io.js';
-import { NativeUdpSocket, NativeUdpSocketError } from '../../hal/native-udp-socket.js';
+import { MAX_DRAIN, NativeUdpSocket, NativeUdpSocketError } from '../../hal/native-udp-socket.js';
 
+/** The stream's clock: 5 s behind the module's monotonic clock, so that arrival times must be moved onto it. */
+const streamClock = { now: () => mediaIo!.monotonicMs() - 5000 };
 const sockets: NativeUdpSocket[] = [];
 function open(address = '127.0.0.1', port = 0): NativeUdpSocket {
-  const s = NativeUdpSocket.open(mediaIo!, address, port);
+  const s = NativeUdpSocket.open(mediaIo!, address, port, streamClock);
   if (!s) throw new Error(`port ${port} taken`);
   sockets.push(s);
   return s;
@@ -24,15 +26,15 @@ function listen(s: NativeUdpSocket): Heard[] {
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
 
 describe.skipIf(!mediaIo)(`NativeUdpSocket on hal/media-io (skipped only when the module is not built: ${mediaIoMissing ?? 'it is'})`, () => {
-  it('delivers each queued datagram on drain, in order, with its source and a kernel arrival time on the monotonic clock', () => {
+  it("delivers each queued datagram on drain, in order, with its source and the kernel's arrival time on the stream's clock", () => {
     const a = open();
     const b = open();
     const heard = listen(b);
-    const before = mediaIo!.monotonicMs();
+    const before = streamClock.now();
     a.send(bytes('xxone-'), 2, 3, b.localPort, '127.0.0.1');
     a.send(bytes('two'), 0, 3, b.localPort, '127.0.0.1');
     expect(b.drain()).toBe(2);
-    const after = mediaIo!.monotonicMs();
+    const after = streamClock.now();
     expect(heard.map((h) => h.text)).toEqual(['one', 'two']);
     expect(heard[0]).toMatchObject({ address: '127.0.0.1', port: a.localPort });
     for (const h of heard) {
@@ -65,9 +67,19 @@ describe.skipIf(!mediaIo)(`NativeUdpSocket on hal/media-io (skipped only when th
 
   it('answers undefined for a port already taken and a typed error for an address that is not an IP literal', () => {
     const a = open();
-    expect(NativeUdpSocket.open(mediaIo!, '127.0.0.1', a.localPort)).toBeUndefined();
-    expect(() => NativeUdpSocket.open(mediaIo!, 'localhost', 0)).toThrow(NativeUdpSocketError);
-    expect(() => NativeUdpSocket.open(mediaIo!, '127.0.0.1' + ' '.repeat(100), 0)).toThrow(NativeUdpSocketError);
+    expect(NativeUdpSocket.open(mediaIo!, '127.0.0.1', a.localPort, streamClock)).toBeUndefined();
+    expect(() => NativeUdpSocket.open(mediaIo!, 'localhost', 0, streamClock)).toThrow(NativeUdpSocketError);
+    expect(() => NativeUdpSocket.open(mediaIo!, '127.0.0.1' + ' '.repeat(100), 0, streamClock)).toThrow(NativeUdpSocketError);
+  });
+
+  it('takes at most MAX_DRAIN datagrams a drain, so a flood cannot hold the thread; the rest wait for the next', () => {
+    const a = open();
+    const b = open();
+    const heard = listen(b);
+    for (let i = 0; i < MAX_DRAIN + 5; i++) a.send(bytes(String(i)), 0, String(i).length, b.localPort, '127.0.0.1');
+    expect(b.drain()).toBe(MAX_DRAIN);
+    expect(b.drain()).toBe(5);
+    expect(heard.map((h) => Number(h.text))).toEqual([...Array(MAX_DRAIN + 5).keys()]);
   });
 
   it('counts, never throws, a send to a bad address or port, and sends nothing once closed', () => {

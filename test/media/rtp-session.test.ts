@@ -4,6 +4,8 @@ import { FakeClock, seededRandom } from '../../hal/clock.js';
 import { decodeMuLaw, encodeMuLaw } from '../../src/media/g711.js';
 import { RtpPacketView, writeRtpHeader } from '../../src/media/rtp-packet.js';
 import { RtpSession, RtpSessionError, type RtpSessionOptions } from '../../src/media/rtp-session.js';
+import { nativeBinder } from '../../src/media/rtp-port-pair.js';
+import { mediaIo, mediaIoMissing } from '../../hal/media-io.js';
 
 // Real UDP sockets on loopback; only time is fake. Waiting here is for datagrams to arrive (I/O), never for time.
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -202,5 +204,46 @@ describe('RtpSession on loopback (real UDP, fake clock)', () => {
     expect(a.stats().rttMs).toBeLessThan(100); // loopback on a fake clock: the report comes back within the same tick
     await a.close();
     await until(() => b.stats().remoteBye, 'BYE seen');
+  });
+});
+
+describe.skipIf(!mediaIo)(`RtpSession on NativeUdpSockets (read per frame; skipped only when hal/native is not built: ${mediaIoMissing ?? 'it is'})`, () => {
+  async function nativeSession(clock: FakeClock, remotePort: number) {
+    const s = await RtpSession.open({ clock, random: seededRandom(9), localAddress: '127.0.0.1', ports: { min: 20000, max: 29999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU' }, nativeBinder(mediaIo!, clock));
+    toClose.push(s);
+    return s;
+  }
+  const payload = encodeMuLaw(sine(0, 0));
+
+  it('takes in what arrived when the earpiece reads a frame, and latches onto the sender as dgram sockets do', async () => {
+    const clock = new FakeClock();
+    const far = await farEnd();
+    toClose.push(far.socket);
+    const s = await nativeSession(clock, 9);
+    for (let i = 0; i < 3; i++) far.socket.send(rtp(0, 100 + i, 1000 + 160 * i, 0xabc, payload), s.localPort, '127.0.0.1');
+    await until(() => {
+      s.readFrame(new Int16Array(160));
+      return s.stats().packetsReceived === 3;
+    }, 'three packets read at frame reads');
+    s.sendFrame(sine(1, 0));
+    await until(() => far.got.length === 1, 'our packet at the latched far end');
+    expect(far.got[0].view.payloadType).toBe(0);
+  });
+
+  it('drops what came during a pause (resume), instead of playing it late', async () => {
+    const clock = new FakeClock();
+    const far = await farEnd();
+    toClose.push(far.socket);
+    const s = await nativeSession(clock, far.port);
+    for (let i = 0; i < 5; i++) far.socket.send(rtp(0, 200 + i, 5000 + 160 * i, 0xdef, payload), s.localPort, '127.0.0.1');
+    const probe = dgram.createSocket('udp4');
+    toClose.push(probe);
+    // The five are queued once a datagram sent after them has arrived too (loopback keeps the order).
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+    far.socket.send(Buffer.from('x'), probe.address().port, '127.0.0.1');
+    await new Promise((r) => probe.once('message', r));
+    s.resume(50);
+    expect(s.stats().packetsReceived).toBe(5);
+    expect(s.readFrame(new Int16Array(160))).toBe('silence');
   });
 });

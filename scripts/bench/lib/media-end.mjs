@@ -4,6 +4,8 @@
 // heap and GC figures and exits.
 //   main:        RtpSession + FrameClock on the main thread (the agent's placement), default precise sleep
 //   main-timers: the same with preciseMs 0 (timers only: one wake-up per tick, up to 1 ms late)
+//   main-native: the agent's placement as the agent runs it when hal/native is built: RtpSession on NativeUdpSockets
+//                read once per frame (no wake-up per packet received), FrameClock on the main thread
 //   thread:      RtpStreamThread on its native engine (session, clock and hal/media-io sockets in a worker), fed and
 //                drained by a main-thread timer every 20 ms (timers only: the media thread's clock paces the wire, and
 //                its ring absorbs the timer's lateness)
@@ -24,6 +26,8 @@ import { systemClock, seededRandom } from '../../../dist/hal/clock.js';
 import { FrameClock } from '../../../dist/hal/frame-clock.js';
 import { RtpSession } from '../../../dist/src/media/rtp-session.js';
 import { RtpStreamThread } from '../../../dist/src/media/rtp-stream-thread.js';
+import { nativeBinder } from '../../../dist/src/media/rtp-port-pair.js';
+import { mediaIo } from '../../../dist/hal/media-io.js';
 
 const [mode, remoteArg] = process.argv.slice(2);
 const remotePort = Number(remoteArg ?? 9);
@@ -40,8 +44,9 @@ let port = 0;
 let setRemote = () => {};
 let counts = () => ({});
 let clock;
-if (mode === 'main' || mode === 'main-timers') {
-  const s = await RtpSession.open({ clock: systemClock, random: seededRandom(remotePort), localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU' });
+if (mode === 'main' || mode === 'main-timers' || mode === 'main-native') {
+  const bind = mode === 'main-native' ? nativeBinder(mediaIo, systemClock) : undefined;
+  const s = await RtpSession.open({ clock: systemClock, random: seededRandom(remotePort), localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU' }, bind);
   port = s.localPort;
   setRemote = (p) => s.setRemote('127.0.0.1', p);
   counts = () => ({ sent: s.stats().packetsSent, received: s.stats().packetsReceived, lost: s.stats().lost });
