@@ -67,7 +67,7 @@ export type ThreadReply =
   | { type: 'opened'; localPort: number; ssrc: number; frameSize: number; nice: number }
   | { type: 'failed'; name: string; reason: string; message: string }
   | { type: 'dtmf'; digit: string }
-  | { type: 'stats'; id: number; stats: RtpSessionStats; underruns: number; skippedFrames: number }
+  | { type: 'stats'; id: number; stats: RtpSessionStats; underruns: number; skippedFrames: number; heapBytes: number }
   | { type: 'closed' };
 
 export interface RtpStreamThreadStats extends RtpSessionStats {
@@ -77,6 +77,8 @@ export interface RtpStreamThreadStats extends RtpSessionStats {
   skippedFrames: number;
   /** Earpiece frames dropped because the caller did not read them in time. */
   earOverflows: number;
+  /** The media thread's V8 heap in use: it has a heap of its own, and it should stay flat through a call. */
+  heapBytes: number;
 }
 
 export type RtpStreamThreadState = 'open' | 'closing' | 'closed';
@@ -204,7 +206,7 @@ export class RtpStreamThread {
       case 'stats': {
         const pending = this.pendingStats.get(m.id);
         this.pendingStats.delete(m.id);
-        pending?.resolve({ ...m.stats, underruns: m.underruns, skippedFrames: m.skippedFrames, earOverflows: this.ear.overflows });
+        pending?.resolve({ ...m.stats, underruns: m.underruns, skippedFrames: m.skippedFrames, earOverflows: this.ear.overflows, heapBytes: m.heapBytes });
         return;
       }
       case 'closed':

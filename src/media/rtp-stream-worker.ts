@@ -9,6 +9,7 @@
  * allocation per packet. 'event-loop': Node's dgram sockets and timers, for a machine where the module did not build.
  */
 import { getPriority, setPriority } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { systemClock, type Clock } from '../../hal/clock.js';
 import { LoopClock } from '../../hal/loop-clock.js';
@@ -53,7 +54,7 @@ async function main(port: MessagePort, start: ThreadStart): Promise<void> {
           session.sendDtmf(m.digit, m.durationMs);
           return;
         case 'stats':
-          reply({ type: 'stats', id: m.id, stats: session.stats(), underruns: pump.underruns, skippedFrames: pump.skippedFrames });
+          reply({ type: 'stats', id: m.id, stats: session.stats(), underruns: pump.underruns, skippedFrames: pump.skippedFrames, heapBytes: getHeapStatistics().used_heap_size });
           return;
         case 'close':
           pump.stop();
@@ -68,28 +69,39 @@ async function main(port: MessagePort, start: ThreadStart): Promise<void> {
     }
   };
   reply({ type: 'opened', localPort: session.localPort, ssrc: session.ssrc, frameSize: session.frameSize, nice: setOwnNice(start.nice) });
-  pump.start();
-  if (io && loopClock) {
-    runOwnLoop(io, loopClock, port, ptime);
-    // Out of the loop only for 'close': from here libuv's loop runs again, and the close finishes on it.
-  }
   port.on('message', handle);
+  pump.start();
+  if (io && loopClock) ownLoop(io, loopClock, port, ptime, handle);
+}
 
-  /**
-   * The native engine's loop, until a 'close' has been handled. The sockets are drained by the session itself, at
-   * each tick's readFrame; a control message waits at most one poll interval (they are rare, and a wake-up of their
-   * own would cost more).
-   */
-  function runOwnLoop(io: MediaIo, clock: LoopClock, port: MessagePort, pollMs: number): void {
-    for (;;) {
-      io.sleepUntilMs(Math.min(clock.nextDeadline(), io.monotonicMs() + pollMs));
-      clock.runDue(); // first, so that a tick's packet leaves as close to its deadline as the wake-up allows
-      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-        const request = m.message as ThreadRequest;
-        handle(request);
-        if (request.type === 'close') return;
-      }
+/** How often the native loop hands the thread back to libuv, and how far its next deadline must be to do so. */
+const YIELD_EVERY_MS = 1000;
+const YIELD_HEADROOM_MS = 5;
+
+/**
+ * The native engine's loop, until a 'close' has stopped the pump. The sockets are drained by the session itself, at
+ * each tick's readFrame; control messages are taken after the tick (they are rare, and a wake-up of their own would
+ * cost more), so one waits at most a poll interval.
+ *
+ * Once a second, just after a tick, the loop returns to libuv for one turn: V8 posts work for this isolate there
+ * (the end of a concurrent garbage collection, compiled code to install) and Node its own housekeeping, and a thread
+ * that never turns its event loop would leave all of it waiting. A turn costs less than a millisecond, and the next
+ * deadline is at least YIELD_HEADROOM_MS away when it is taken.
+ */
+function ownLoop(io: MediaIo, clock: LoopClock, port: MessagePort, pollMs: number, handle: (m: ThreadRequest) => void): void {
+  const yieldAt = io.monotonicMs() + YIELD_EVERY_MS;
+  for (;;) {
+    const due = clock.nextDeadline();
+    if (due === Infinity) return; // 'close' stopped every timer: the close finishes on libuv
+    const now = io.monotonicMs();
+    const next = Math.min(due, now + pollMs);
+    if (now >= yieldAt && next - now >= YIELD_HEADROOM_MS) {
+      setImmediate(() => ownLoop(io, clock, port, pollMs, handle));
+      return;
     }
+    io.sleepUntilMs(next);
+    clock.runDue(); // first, so that a tick's packet leaves as close to its deadline as the wake-up allows
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) handle(m.message as ThreadRequest);
   }
 }
 

@@ -36,45 +36,76 @@ export function processRunNs(pid) {
   return ns;
 }
 
+/** A WAV of a 440 Hz tone, `seconds` long, in a fresh temporary directory: what a bench's far ends send. */
+export function toneWav(seconds) {
+  const dir = mkdtempSync(join(tmpdir(), 'ata-bench-baresip-'));
+  const wav = join(dir, 'tone.wav');
+  spawnSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', wav, 'synth', String(seconds + 10), 'sine', '440', 'vol', '0.3']);
+  return { dir, wav };
+}
+
+/**
+ * A baresip that answers every call itself (`b@127.0.0.1:sipPort`), sending `wav` from the RTP ports given; resolves
+ * once it is ready. `established()` resolves when it receives RTP. Killed with `stop()`.
+ */
+export async function startBaresipCallee({ dir, wav, sipPort, rtpPorts }) {
+  spawnSync('mkdir', ['-p', dir]);
+  config(dir, sipPort, rtpPorts, wav, false);
+  writeFileSync(join(dir, 'accounts'), `<sip:b@127.0.0.1:${sipPort};transport=udp>;regint=0;answermode=auto;audio_codecs=PCMU\n`);
+  let log = '';
+  const proc = spawn(BIN, ['-f', dir, '-n', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGKILL');
+      await new Promise((r) => proc.once('exit', r));
+    }
+  };
+  try {
+    await until(() => log.includes('baresip is ready'), 10000, () => `baresip B did not start: ${log}`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    proc,
+    log: () => log,
+    established: (ms = 10000) => until(() => log.includes("incoming rtp for 'audio' established"), ms, () => `no call: ${log}`),
+    stop,
+  };
+}
+
 /**
  * Starts the call and resolves once B receives RTP. `rtpBase` picks the ports: A sends from rtpBase..+19 and B from
  * rtpBase+100..+119, so a capture filter can tell the two directions apart. `stop()` ends both.
  */
 export async function startBaresipCall({ sipBase = 45060, rtpBase = 45100, seconds = 120 } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'ata-bench-baresip-'));
-  const wav = join(dir, 'tone.wav');
-  spawnSync('sox', ['-n', '-r', '8000', '-c', '1', '-b', '16', wav, 'synth', String(seconds + 10), 'sine', '440', 'vol', '0.3']);
+  const { dir, wav } = toneWav(seconds);
   const dirA = join(dir, 'a');
-  const dirB = join(dir, 'b');
-  for (const d of [dirA, dirB]) spawnSync('mkdir', ['-p', d]);
+  spawnSync('mkdir', ['-p', dirA]);
   config(dirA, sipBase, `${rtpBase}-${rtpBase + 19}`, wav, true);
-  config(dirB, sipBase + 10, `${rtpBase + 100}-${rtpBase + 119}`, wav, false);
   writeFileSync(join(dirA, 'accounts'), `<sip:a@127.0.0.1:${sipBase};transport=udp>;regint=0;audio_codecs=PCMU\n`);
-  writeFileSync(join(dirB, 'accounts'), `<sip:b@127.0.0.1:${sipBase + 10};transport=udp>;regint=0;answermode=auto;audio_codecs=PCMU\n`);
-  let logB = '';
-  const b = spawn(BIN, ['-f', dirB, '-n', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  b.stdout.on('data', (d) => (logB += d));
-  b.stderr.on('data', (d) => (logB += d));
+  const b = await startBaresipCallee({ dir: join(dir, 'b'), wav, sipPort: sipBase + 10, rtpPorts: `${rtpBase + 100}-${rtpBase + 119}` });
   let a;
   try {
-    await until(() => logB.includes('baresip is ready'), 10000, () => `baresip B did not start: ${logB}`);
     a = spawn(BIN, ['-f', dirA, '-n', '127.0.0.1', '-e', `/dial sip:b@127.0.0.1:${sipBase + 10}`], { stdio: 'ignore' });
-    await until(() => logB.includes('incoming rtp for \'audio\' established'), 10000, () => `no call: ${logB}`);
+    await b.established();
   } catch (err) {
     // Left running, they would hold the fixed ports and fail the next run too.
-    b.kill('SIGKILL');
+    await b.stop();
     a?.kill('SIGKILL');
     throw err;
   }
   return {
     pidA: a.pid,
-    pidB: b.pid,
+    pidB: b.proc.pid,
     /** The ports each end sends RTP from. */
     rtpPortsA: [rtpBase, rtpBase + 19],
     rtpPortsB: [rtpBase + 100, rtpBase + 119],
     async stop() {
-      for (const p of [a, b]) if (p.exitCode === null) p.kill('SIGKILL');
-      await Promise.all([a, b].map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+      if (a.exitCode === null) a.kill('SIGKILL');
+      await Promise.all([b.stop(), a.exitCode === null && a.signalCode === null ? new Promise((r) => a.once('exit', r)) : undefined]);
     },
   };
 }

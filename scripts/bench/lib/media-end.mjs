@@ -99,11 +99,9 @@ if (mode === 'main' || mode === 'main-timers' || mode === 'main-native') {
   const { Worker } = await import('node:worker_threads');
   const tally = new Int32Array(new SharedArrayBuffer(8)); // sent, received
   counts = () => ({ sent: tally[0], received: tally[1] });
-  setRemote = (p) => {
-    const to = new Uint8Array(io.SOCKADDR_BYTES);
-    const toLength = io.socketAddress('127.0.0.1', p, to);
-    new Worker(new URL('./native-floor-worker.mjs', import.meta.url), { workerData: { fd, to, toLength, tally } });
-  };
+  const to = new Uint8Array(io.SOCKADDR_BYTES);
+  const toLength = io.socketAddress('127.0.0.1', remotePort, to);
+  new Worker(new URL('./native-floor-worker.mjs', import.meta.url), { workerData: { fd, to, toLength, tally } });
 } else if (mode === 'floor-sleep') {
   // Its own thread so that stdin can still be read; the main thread sleeps in the event loop meanwhile.
   const { Worker } = await import('node:worker_threads');
