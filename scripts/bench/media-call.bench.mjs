@@ -94,6 +94,8 @@ console.log(`media call CPU, one end, main thread on node:dgram (the agent's pla
 if (mediaIo) {
   const mainNative = await ours('main-native');
   console.log(`media call CPU, one end, main thread on hal/native sockets read per frame (the agent's placement and sockets when the module is built): ${mainNative.perMin.toFixed(3)} s per call-minute (${mainNative.report.received} received, ${mainNative.report.lost} lost) | ${peer} | goal 0.3 s`);
+  const n = mainNative.report;
+  console.log(`media call heap growth, one end, main thread on hal/native sockets: ${n.heapGrowthKiB.toFixed(1)} KiB, GCs ${n.gcs} (${n.gcMs.toFixed(1)} ms) over ${SECONDS} s with ${n.sent} packets sent, ${n.received} received | main thread on node:dgram ${main.report.heapGrowthKiB.toFixed(1)} KiB, GCs ${main.report.gcs} (measured in this run)`);
 }
 const timers = await ours('main-timers');
 console.log(`media call CPU, one end, main thread, timers only (no precise sleep): ${timers.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
