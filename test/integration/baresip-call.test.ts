@@ -8,6 +8,9 @@
  * (2) baresip calls the agent; the sim phone rings with the caller ID of baresip's From (decoded by minimodem from
  *     the earpiece), off hook answers, audio flows, baresip hangs up and the line goes idle once the phone is hung up.
  *
+ * Both ways the agent can make its call media sockets: on hal/native (read once per frame; the default when the C
+ * module is built) and on Node's dgram (PI_ATA_NATIVE=off, as on a machine with no compiler).
+ *
  * Real time: RTP from baresip runs on its own clock, so the test waits for conditions (log lines, baresip events,
  * the earpiece recording growing), each bounded, never for a fixed time.
  */
@@ -17,38 +20,44 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentProcess } from '../support/agent-process.js';
 import { loggedAfter, simCallAgent, withPeerLogs, soxSamples, soxTone, toneHeardDb, toneLevelDb, until, type EarpieceFile, type SimLineApi } from '../support/call-audio.js';
 import { startDirectFarEnd, type Baresip } from '../support/baresip.js';
-
-let agent: AgentProcess;
-let far: Baresip;
-let agentSip = 0;
-let ear: EarpieceFile;
-let phone: SimLineApi;
+import { mediaIo } from '../../dist/hal/media-io.js';
 
 const MOUTH_HZ = 700;
 const FAR_HZ = 1000;
 
-const both = <T>(p: Promise<T>): Promise<T> => withPeerLogs(p, () => ({ baresip: far.output }));
+const socketKinds = [...(mediaIo ? [{ sockets: 'native', env: {} }] : []), { sockets: 'node:dgram', env: { PI_ATA_NATIVE: 'off' } }];
 
-beforeAll(async () => {
-  let farSip: number;
-  ({ far, sipPort: farSip } = await startDirectFarEnd({ rtpPorts: '41000-41999', toneHz: FAR_HZ }));
-  const sim = await simCallAgent({
-    line: `dial_plan = "xxxxxxxxxx"\ncaller_id = "bell202"\nspeed_dial = { "11" = "sip:5551234@127.0.0.1:${farSip}" }`,
-    media: 'rtp_ports = "42000-42999"',
-    audioIn: 'mouth.wav',
+describe.each(socketKinds)('calls with a real baresip far end, direct IP, call media on $sockets sockets', ({ sockets, env }) => {
+  let agent: AgentProcess;
+  let far: Baresip;
+  let agentSip = 0;
+  let ear: EarpieceFile;
+  let phone: SimLineApi;
+
+  const both = <T>(p: Promise<T>): Promise<T> => withPeerLogs(p, () => ({ baresip: far.output }));
+
+  beforeAll(async () => {
+    let farSip: number;
+    ({ far, sipPort: farSip } = await startDirectFarEnd({ rtpPorts: '41000-41999', toneHz: FAR_HZ }));
+    const sim = await simCallAgent({
+      line: `dial_plan = "xxxxxxxxxx"\ncaller_id = "bell202"\nspeed_dial = { "11" = "sip:5551234@127.0.0.1:${farSip}" }`,
+      media: 'rtp_ports = "42000-42999"',
+      audioIn: 'mouth.wav',
+      env,
+    });
+    ({ agent, phone, ear, sipPort: agentSip } = sim);
+    // Quiet enough (-26 dBFS) that DTMF keyed over it is still recognised.
+    soxTone(join(agent.dir, 'mouth.wav'), MOUTH_HZ, 2, 0.05);
+    await sim.start();
+    const running = await agent.waitForLog((l) => l.msg === 'agent running');
+    expect(String(running.media_sockets)).toMatch(new RegExp(`^${sockets}`));
+  }, 30_000);
+
+  afterAll(async () => {
+    await far?.stop();
+    await agent?.terminate();
   });
-  ({ agent, phone, ear, sipPort: agentSip } = sim);
-  // Quiet enough (-26 dBFS) that DTMF keyed over it is still recognised.
-  soxTone(join(agent.dir, 'mouth.wav'), MOUTH_HZ, 2, 0.05);
-  await sim.start();
-}, 30_000);
 
-afterAll(async () => {
-  await far?.stop();
-  await agent?.terminate();
-});
-
-describe('calls with a real baresip far end, direct IP', () => {
   it('the sim phone dials the speed-dial code, baresip answers, audio flows both ways, on hook sends BYE', async () => {
     await phone.hook('off');
     const mark = agent.lines.length;

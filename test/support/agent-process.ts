@@ -26,7 +26,8 @@ export class AgentProcess {
   private exit: Promise<number | null> | undefined;
   private waiters: Array<() => void> = [];
 
-  constructor(configToml: string) {
+  /** `env` is added to this process's environment for the agent (PI_ATA_NATIVE=off, say). */
+  constructor(configToml: string, private readonly env: Record<string, string> = {}) {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm test builds it (tsc) before running the tests`);
     this.dir = mkdtempSync(join(tmpdir(), 'ata-agent-'));
     this.configPath = join(this.dir, 'ata.toml');
@@ -34,7 +35,7 @@ export class AgentProcess {
   }
 
   start(): void {
-    const proc = spawn(process.execPath, [CLI, 'run', '--config', this.configPath], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [CLI, 'run', '--config', this.configPath], { cwd: this.dir, env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     let buf = '';
     proc.stdout!.on('data', (d: Buffer) => {

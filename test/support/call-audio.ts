@@ -149,6 +149,8 @@ export interface SimCallAgentOptions {
   extra?: string;
   /** The sim mouthpiece plays this WAV (in the agent's dir), else silence. */
   audioIn?: string;
+  /** Added to the agent's environment. */
+  env?: Record<string, string>;
 }
 
 /** A call test's `ata run` on the sim board: SIP and the API on free loopback ports, the earpiece recorded. */
@@ -171,6 +173,7 @@ export async function simCallAgent(o: SimCallAgentOptions): Promise<SimCallAgent
       `[media]\n${o.media}\n` +
       `[board]\ntype = "sim"\n${o.audioIn ? `audio_in = "${o.audioIn}"\n` : ''}audio_out = "ear.wav"\n` +
       `[api]\nlisten = "127.0.0.1:${apiPort}"\n[log]\nlevel = "info"\n`,
+    o.env,
   );
   return {
     agent,
