@@ -55,6 +55,8 @@ export interface ThreadStart {
   engine: MediaEngine;
   mouth: SharedArrayBuffer;
   ear: SharedArrayBuffer;
+  /** One Int32 counting the control messages posted: the native loop looks at the port only when it has moved. */
+  posted: SharedArrayBuffer;
 }
 
 export type ThreadRequest =
@@ -108,7 +110,8 @@ export class RtpStreamThread {
     if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new RtpStreamThreadError(`nice must be an integer from -20 to 19, got ${nice}`);
     if (engine !== 'native' && engine !== 'event-loop') throw new RtpStreamThreadError(`engine must be 'native' or 'event-loop', got ${String(engine)}`);
     if (engine === 'native' && !mediaIo) throw new RtpStreamThreadError(`the native media engine is not available: ${mediaIoMissing}`);
-    const start: ThreadStart = { options: sessionOptions, nice, engine, mouth: mouth.buffer, ear: ear.buffer };
+    const posted = new SharedArrayBuffer(4);
+    const start: ThreadStart = { options: sessionOptions, nice, engine, mouth: mouth.buffer, ear: ear.buffer, posted };
     const worker = new Worker(new URL('./rtp-stream-worker.js', import.meta.url), { workerData: start });
     const first = await new Promise<ThreadReply>((resolve, reject) => {
       worker.once('message', resolve);
@@ -120,7 +123,7 @@ export class RtpStreamThread {
       const reason = first.type === 'failed' ? first.reason : 'no-free-port';
       throw new RtpSessionError(reason as RtpSessionError['reason'], first.type === 'failed' ? first.message : 'media thread did not open');
     }
-    return new RtpStreamThread(worker, options, mouth, ear, first.localPort, first.ssrc, first.nice, engine);
+    return new RtpStreamThread(worker, options, mouth, ear, new Int32Array(posted), first.localPort, first.ssrc, first.nice, engine);
   }
 
   private constructor(
@@ -128,6 +131,7 @@ export class RtpStreamThread {
     private readonly options: RtpStreamThreadOptions,
     private readonly mouth: FrameRing,
     private readonly ear: FrameRing,
+    private readonly posted: Int32Array,
     readonly localPort: number,
     readonly ssrc: number,
     /** The nice value the media thread runs at: the one asked for, or the process's when raising was refused. */
@@ -195,7 +199,9 @@ export class RtpStreamThread {
   }
 
   private post(m: ThreadRequest): void {
-    if (this.state === 'open' || m.type === 'close') this.worker.postMessage(m);
+    if (this.state !== 'open' && m.type !== 'close') return;
+    this.worker.postMessage(m);
+    Atomics.add(this.posted, 0, 1); // after the post: a loop that sees the count move finds the message queued
   }
 
   private onReply(m: ThreadReply): void {
