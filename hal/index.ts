@@ -1,6 +1,7 @@
 /**
  * The hardware layer, as `pi-ata/hal`. Importing it loads no hardware package: the drivers import onoff, speaker,
- * mic and serialport only when a board opens them.
+ * mic and serialport only when a board opens them. It does load the project's own C module (hal/native) when that is
+ * built: a few system calls, nothing that touches a device.
  */
 export type { Line, HookEdgeListener } from './line.js';
 export { HookEdgeFanout } from './line.js';
@@ -22,3 +23,8 @@ export { SerialSlicController, SerialSlicLine } from './drivers/serial-slic.js';
 export { PROTOCOL_VERSION as SERIAL_SLIC_PROTOCOL_VERSION } from './drivers/serial-slic-protocol.js';
 export { openGpioDriver } from './drivers/gpio-auto.js';
 export { Ag1171Line } from './drivers/ag1171-line.js';
+export { mediaIo, mediaIoMissing } from './media-io.js';
+export type { MediaIo } from './media-io.js';
+export { NativeUdpSocket, NativeUdpSocketError, MAX_DRAIN } from './native-udp-socket.js';
+export type { DatagramSocket, DatagramSource, DatagramListener } from './datagram-socket.js';
+export { LoopClock } from './loop-clock.js';

@@ -21,4 +21,5 @@ export * from './fsk-modulator.js';
 export * from './caller-id.js';
 export * from './frame-ring.js';
 export * from './rtp-stream-thread.js';
+export { nativeBinder, bindDgram, type SocketBinder } from './rtp-port-pair.js';
 export { FrameClock } from '../../hal/frame-clock.js';
