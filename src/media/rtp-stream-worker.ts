@@ -13,7 +13,7 @@ import { getHeapStatistics } from 'node:v8';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { systemClock, type Clock } from '../../hal/clock.js';
 import { LoopClock } from '../../hal/loop-clock.js';
-import { mediaIo, type MediaIo } from '../../hal/media-io.js';
+import { mediaIo } from '../../hal/media-io.js';
 import { FrameRing } from './frame-ring.js';
 import { nativeBinder } from './rtp-port-pair.js';
 import { RtpStreamPump } from './rtp-stream-pump.js';
@@ -71,43 +71,46 @@ async function main(port: MessagePort, start: ThreadStart): Promise<void> {
   reply({ type: 'opened', localPort: session.localPort, ssrc: session.ssrc, frameSize: session.frameSize, nice: setOwnNice(start.nice) });
   port.on('message', handle);
   pump.start();
-  if (io && loopClock) ownLoop(io, loopClock, port, ptime, handle, new Int32Array(start.posted), { taken: 0 });
+  if (!io || !loopClock) return;
+
+  /**
+   * The native engine's loop, until a 'close' has stopped every timer. The sockets are drained by the session itself,
+   * at each tick's readFrame; control messages are taken after the tick (they are rare, and a wake-up of their own
+   * would cost more), so one waits at most a poll interval.
+   *
+   * Once a second, just after a tick, the loop returns to libuv for one turn: V8 posts work for this isolate there
+   * (the end of a concurrent garbage collection, compiled code to install) and Node its own housekeeping, and a
+   * thread that never turns its event loop would leave all of it waiting. A turn costs less than a millisecond, and
+   * the next deadline is at least YIELD_HEADROOM_MS away when it is taken.
+   */
+  const posted = new Int32Array(start.posted);
+  let taken = 0;
+  const ownLoop = (): void => {
+    const yieldAt = io.monotonicMs() + YIELD_EVERY_MS;
+    for (;;) {
+      const due = loopClock.nextDeadline();
+      if (due === Infinity) return; // 'close' stopped every timer: the close finishes on libuv
+      const now = io.monotonicMs();
+      const next = Math.min(due, now + ptime);
+      if (now >= yieldAt && next - now >= YIELD_HEADROOM_MS) {
+        setImmediate(ownLoop);
+        return;
+      }
+      io.sleepUntilMs(next);
+      loopClock.runDue(); // first, so that a tick's packet leaves as close to its deadline as the wake-up allows
+      // Asking the port costs more than the rest of a quiet tick's bookkeeping; the shared count says when to.
+      const count = Atomics.load(posted, 0);
+      if (count === taken) continue;
+      taken = count;
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) handle(m.message as ThreadRequest);
+    }
+  };
+  ownLoop();
 }
 
 /** How often the native loop hands the thread back to libuv, and how far its next deadline must be to do so. */
 const YIELD_EVERY_MS = 1000;
 const YIELD_HEADROOM_MS = 5;
-
-/**
- * The native engine's loop, until a 'close' has stopped the pump. The sockets are drained by the session itself, at
- * each tick's readFrame; control messages are taken after the tick (they are rare, and a wake-up of their own would
- * cost more), so one waits at most a poll interval.
- *
- * Once a second, just after a tick, the loop returns to libuv for one turn: V8 posts work for this isolate there
- * (the end of a concurrent garbage collection, compiled code to install) and Node its own housekeeping, and a thread
- * that never turns its event loop would leave all of it waiting. A turn costs less than a millisecond, and the next
- * deadline is at least YIELD_HEADROOM_MS away when it is taken.
- */
-function ownLoop(io: MediaIo, clock: LoopClock, port: MessagePort, pollMs: number, handle: (m: ThreadRequest) => void, posted: Int32Array, seen: { taken: number }): void {
-  const yieldAt = io.monotonicMs() + YIELD_EVERY_MS;
-  for (;;) {
-    const due = clock.nextDeadline();
-    if (due === Infinity) return; // 'close' stopped every timer: the close finishes on libuv
-    const now = io.monotonicMs();
-    const next = Math.min(due, now + pollMs);
-    if (now >= yieldAt && next - now >= YIELD_HEADROOM_MS) {
-      setImmediate(() => ownLoop(io, clock, port, pollMs, handle, posted, seen));
-      return;
-    }
-    io.sleepUntilMs(next);
-    clock.runDue(); // first, so that a tick's packet leaves as close to its deadline as the wake-up allows
-    // Asking the port costs more than the rest of a quiet tick's bookkeeping; the shared count says when to.
-    const count = Atomics.load(posted, 0);
-    if (count === seen.taken) continue;
-    seen.taken = count;
-    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) handle(m.message as ThreadRequest);
-  }
-}
 
 /**
  * On Linux the nice value is per thread, and os.setPriority with no pid is setpriority(PRIO_PROCESS, 0): this
