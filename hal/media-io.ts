@@ -1,19 +1,20 @@
 /**
- * The media thread's system calls, from the small C module in hal/native (built by `npm run build`; see
+ * The media path's system calls, from the small C module in hal/native (built by `npm run build`; see
  * scripts/build-native.mjs). It exists for the cost of a call, not for features:
  *
  * On a 20 ms packet clock a Node thread pays, every tick, libuv's loop turn and timer list, a send request per
  * datagram, a Buffer and an rinfo object per datagram received, or on the synchronous path (fs.readSync) a thrown
  * exception for every EAGAIN that ends a read. Measured on the development VM (scripts/bench/media-call.bench.mjs),
- * those alone came to 0.7-1.0 s of CPU per call-minute against the issue's goal of 0.3 s; with these calls a thread
- * that sleeps, sends and drains its socket 50 times a second costs about a quarter of that.
+ * those floors came to 0.6-1.1 s of CPU per call-minute against the issue's goal of 0.3 s; a thread that sleeps,
+ * sends and drains its socket 50 times a second with these calls costs about 0.3 s, what merely waking costs.
  *
  * Each function is one system call returning a number: a negative errno on failure, never an exception, and it
  * allocates nothing; buffers are the caller's and are filled in place. Everything else (RTP, the jitter buffer,
- * G.711) stays in TypeScript.
+ * G.711) stays in TypeScript. Two users: the agent's call media on the main thread (NativeUdpSockets read once per
+ * frame) and the media thread's native engine (src/media/rtp-stream-worker.ts).
  *
  * When the module did not build (no C compiler on the machine), `mediaIo` is undefined, `mediaIoMissing` says why,
- * and the media thread uses Node's own sockets and timers instead: the same behaviour at a higher CPU cost.
+ * and both use Node's own sockets and timers instead: the same behaviour at a higher CPU cost.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -7,7 +7,7 @@
  *
  * It runs on one of two engines (rtp-stream-worker.ts): 'native', its own loop on hal/media-io.ts (one wake-up per
  * tick, nothing allocated per packet), the default when that module is built; or 'event-loop', Node's sockets and
- * timers, at about two and a half times the media thread's CPU (scripts/bench/media-call.bench.mjs).
+ * timers, at two to two and a half times the media thread's CPU (scripts/bench/media-call.bench.mjs).
  *
  * Audio crosses in two FrameRings over SharedArrayBuffers: the caller writes mouth frames (keep one or two queued
  * ahead so a main-thread pause does not starve the clock) and reads earpiece frames at its own pace. Control and
