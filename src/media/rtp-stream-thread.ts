@@ -6,8 +6,8 @@
  * it sleeps (scripts/bench/media-clock.bench.mjs measures both).
  *
  * It runs on one of two engines (rtp-stream-worker.ts): 'native', its own loop on hal/media-io.ts (one wake-up per
- * tick, nothing allocated per packet), the default when that module is built; or 'event-loop', Node's sockets and
- * timers, at two to two and a half times the media thread's CPU (scripts/bench/media-call.bench.mjs).
+ * tick, and no Buffer, rinfo or send request per packet), the default when that module is built; or 'event-loop',
+ * Node's sockets and timers, at two to two and a half times the media thread's CPU (media-call.bench.mjs).
  *
  * Audio crosses in two FrameRings over SharedArrayBuffers: the caller writes mouth frames (keep one or two queued
  * ahead so a main-thread pause does not starve the clock) and reads earpiece frames at its own pace. Control and

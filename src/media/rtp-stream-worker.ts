@@ -5,8 +5,9 @@
  *
  * Two engines, one behaviour. 'native' (when hal/media-io.ts is built): the thread runs its own loop instead of
  * libuv's, sleeping in the kernel until the next timer (the packet clock, a DTMF step, an RTCP report), then
- * taking control messages and firing what is due (the tick reads the sockets): one wake-up per tick and no
- * allocation per packet. 'event-loop': Node's dgram sockets and timers, for a machine where the module did not build.
+ * firing what is due and taking control messages (the tick reads the sockets): one wake-up per tick, and no
+ * Buffer, rinfo or send request per packet. 'event-loop': Node's dgram sockets and timers, for a machine where the
+ * module did not build.
  */
 import { getPriority, setPriority } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
