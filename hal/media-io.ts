@@ -35,7 +35,8 @@ export interface MediaIo {
   udpSend(fd: number, bytes: Uint8Array, offset: number, length: number, to: Uint8Array, toLength: number): number;
   /**
    * The next queued datagram into `bytes`, its source's sockaddr into `from`, and [source length, arrival time in
-   * monotonicMs] into `meta`; the datagram's length, or -errno (-EAGAIN when nothing is queued).
+   * monotonicMs] into `meta`; the datagram's length, or -errno (-EAGAIN when nothing is queued, -EMSGSIZE for one
+   * longer than `bytes`, which is dropped).
    */
   udpReceive(fd: number, bytes: Uint8Array, from: Uint8Array, meta: Float64Array): number;
   /** [address, port] of a sockaddr; allocates, so only for a source not seen before. */
@@ -47,6 +48,7 @@ export interface MediaIo {
 /** errno values the callers test for (Linux). */
 export const EAGAIN = 11;
 export const EADDRINUSE = 98;
+export const EMSGSIZE = 90;
 
 /** Where `npm run build` puts the module, from this file in hal/ or in dist/hal/. */
 function modulePath(): string {

@@ -10,7 +10,7 @@
  */
 import type { Clock } from './clock.js';
 import type { DatagramListener, DatagramSocket, DatagramSource } from './datagram-socket.js';
-import { EADDRINUSE, type MediaIo } from './media-io.js';
+import { EADDRINUSE, EMSGSIZE, type MediaIo } from './media-io.js';
 
 /** Larger than any RTP or RTCP packet a G.711 call carries; a longer datagram is cut and then fails to parse. */
 const RECEIVE_BYTES = 2048;
@@ -31,6 +31,8 @@ export class NativeUdpSocket implements DatagramSocket {
   readonly localPort: number;
   /** Sends the kernel refused (its buffer full, no route): dropped, as UDP would. */
   sendErrors = 0;
+  /** Datagrams longer than RECEIVE_BYTES: no RTP or RTCP packet of a call is, so they are dropped unread. */
+  oversized = 0;
   private state: 'open' | 'closed' = 'open';
   private listener: DatagramListener = () => {};
   private readonly rx = Buffer.alloc(RECEIVE_BYTES);
@@ -89,6 +91,11 @@ export class NativeUdpSocket implements DatagramSocket {
     let count = 0;
     while (this.state === 'open' && count < MAX_DRAIN) {
       const n = this.io.udpReceive(this.fd, this.rx, this.from, this.meta);
+      if (n === -EMSGSIZE) {
+        this.oversized++;
+        count++; // it was taken off the queue: it counts against MAX_DRAIN like any other
+        continue;
+      }
       if (n < 0) return count; // -EAGAIN: the queue is empty (an unconnected socket gets no ICMP errors)
       count++;
       this.describeSource();

@@ -210,7 +210,8 @@ static napi_value js_udp_send(napi_env env, napi_callback_info info) {
 /*
  * udpReceive(fd, bytes, from, meta): the next queued datagram into bytes (truncated to its length), its source
  * sockaddr into from (at least SOCKADDR_BYTES), and into meta (a Float64Array of 2) the source's sockaddr length and
- * the arrival time in monotonicMs. Returns the datagram's length, or -errno (-EAGAIN: nothing queued).
+ * the arrival time in monotonicMs. Returns the datagram's length, or -errno (-EAGAIN: nothing queued; -EMSGSIZE: it
+ * was longer than bytes, and is gone).
  */
 static napi_value js_udp_receive(napi_env env, napi_callback_info info) {
   napi_value argv[4];
@@ -237,6 +238,8 @@ static napi_value js_udp_receive(napi_env env, napi_callback_info info) {
   msg.msg_controllen = sizeof control.buf;
   ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
   if (n < 0) return int32(env, -errno);
+  /* Longer than the caller's buffer: the rest is lost, so the datagram is refused whole, never handed on cut. */
+  if (msg.msg_flags & MSG_TRUNC) return int32(env, -EMSGSIZE);
   double arrived = monotonic_ms();
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {

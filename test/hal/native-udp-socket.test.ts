@@ -82,6 +82,17 @@ describe.skipIf(!mediaIo)(`NativeUdpSocket on hal/media-io (skipped only when th
     expect(heard.map((h) => Number(h.text))).toEqual([...Array(MAX_DRAIN + 5).keys()]);
   });
 
+  it('drops a datagram longer than its receive buffer whole, counts it, and goes on with the next', () => {
+    const a = open();
+    const b = open();
+    const heard = listen(b);
+    a.send(Buffer.alloc(3000, 0x80), 0, 3000, b.localPort, '127.0.0.1');
+    a.send(bytes('after'), 0, 5, b.localPort, '127.0.0.1');
+    b.drain();
+    expect(b.oversized).toBe(1);
+    expect(heard.map((h) => h.text)).toEqual(['after']);
+  });
+
   it('counts, never throws, a send to a bad address or port, and sends nothing once closed', () => {
     const a = open();
     const b = open();
