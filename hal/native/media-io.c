@@ -93,8 +93,9 @@ static napi_value js_sleep_until_ms(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   double ms;
   if (!args(env, info, 1, argv)) return NULL;
-  if (napi_get_value_double(env, argv[0], &ms) != napi_ok || !(ms == ms)) {
-    napi_throw_type_error(env, NULL, "media-io: expected a deadline in ms");
+  /* A finite deadline only: NaN or an infinity would be undefined behaviour in the conversion below. */
+  if (napi_get_value_double(env, argv[0], &ms) != napi_ok || !(ms > -1e15 && ms < 1e15)) {
+    napi_throw_type_error(env, NULL, "media-io: expected a finite deadline in ms");
     return NULL;
   }
   if (ms < 0) ms = 0;

@@ -126,5 +126,6 @@ describe.skipIf(!mediaIo)(`NativeUdpSocket on hal/media-io (skipped only when th
     expect(() => mediaIo!.udpSend(0, 'text' as unknown as Uint8Array, 0, 1, new Uint8Array(28), 16)).toThrow(TypeError);
     expect(() => mediaIo!.udpReceive(0, new Uint8Array(8), new Uint8Array(28), new Uint8Array(2) as unknown as Float64Array)).toThrow(TypeError);
     expect(() => mediaIo!.sleepUntilMs(Number.NaN)).toThrow(TypeError);
+    expect(() => mediaIo!.sleepUntilMs(Infinity)).toThrow(TypeError);
   });
 });
