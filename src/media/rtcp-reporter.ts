@@ -123,11 +123,8 @@ export class RtcpReporter {
       : null;
     let len = writeReport(this.buf, this.o.ssrc, sender, report, this.sdes);
     if (bye) len = writeBye(this.buf, len, this.o.ssrc);
-    try {
-      this.o.socket.send(this.buf, 0, len, remote.rtcpPort, remote.address, done ? () => done() : undefined);
-    } catch {
-      done?.(); // the socket is already gone: nothing to report to
-    }
+    // A DatagramSocket never throws: a send to a closed socket or a bad port is dropped, and `done` still runs.
+    this.o.socket.send(this.buf, 0, len, remote.rtcpPort, remote.address, done);
     if (!bye && this.state === 'reporting') this.schedule();
   }
 }

@@ -5,8 +5,8 @@
  *
  * Hot path: `sendFrame` writes into one preallocated Buffer, received datagrams are parsed in place, and every
  * callback is bound once in the constructor. On Node's dgram sockets what remains per packet is Node's own (the
- * received Buffer, the rinfo object and a send request); on the media thread's NativeUdpSockets nothing is.
- * scripts/bench/media-call.bench.mjs measures both.
+ * received Buffer, the rinfo object and a send request); on NativeUdpSockets (the agent's and the media thread's
+ * when hal/native is built) none of these. scripts/bench/media-call.bench.mjs measures both.
  */
 import { isIP } from 'node:net';
 import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
@@ -101,7 +101,8 @@ export class RtpSession {
 
   /**
    * Binds an even RTP port from the range and its RTCP port, and starts the RTCP timer. `bind` makes the sockets:
-   * Node's dgram by default; the media thread's NativeUdpSockets, whose arrival times are on `options.clock`.
+   * Node's dgram by default; NativeUdpSockets (nativeBinder), read at each readFrame, their arrival times on
+   * `options.clock`.
    */
   static async open(options: RtpSessionOptions, bind: SocketBinder = bindDgram): Promise<RtpSession> {
     if (!isIP(options.remoteAddress)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${options.remoteAddress}`);
