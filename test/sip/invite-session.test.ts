@@ -90,7 +90,14 @@ function callee(b: Awaited<ReturnType<typeof node>>, onCall: (s: InviteSession) 
   b.layer.onStray((msg, _src, kind) => {
     if (kind === 'ack' && msg.type === 'request') (acks.push(msg), session?.ackReceived(msg));
   });
-  return { ...rec, acks };
+  return {
+    ...rec,
+    acks,
+    /** The callee's side of the call, once the INVITE came. */
+    get session(): InviteSession | undefined {
+      return session;
+    },
+  };
 }
 
 function place(a: Awaited<ReturnType<typeof node>>, bPort: number, events: InviteSessionEvents, credentials?: SipCredentials): InviteSession {
@@ -126,11 +133,7 @@ describe('InviteSession over real UDP', () => {
   it('digits keyed as SIP INFO arrive in the order keyed; the callee sends them too; other INFO bodies get 415', async () => {
     const a = await node(1);
     const b = await node(2);
-    let answerer: InviteSession | undefined;
-    const far = callee(b, (s) => {
-      answerer = s;
-      s.accept(ANSWER);
-    });
+    const far = callee(b, (s) => s.accept(ANSWER));
     const me = recorder();
     const call = place(a, b.port, me.events);
     a.layer.onRequest((req, st) => (req.method === 'INFO' ? call.remoteInfo(req, st) : st.respond(buildResponse(req, 481))));
@@ -143,7 +146,7 @@ describe('InviteSession over real UDP', () => {
     expect(await far.digitCount(3)).toEqual(['1', '2', '#']);
     expect(infoSent()).toBe(3);
     // The callee's digits reach the caller the same way.
-    answerer!.sendDtmfInfo('9');
+    far.session!.sendDtmfInfo('9');
     expect(await me.digitCount(1)).toEqual(['9']);
     // A body that is not DTMF is refused with what we accept.
     const dialog = call.dialog!;
@@ -214,11 +217,7 @@ describe('InviteSession over real UDP', () => {
   it('a transfer: our REFER in the call names the target, 202 is accepted and 603 refused; the far end\'s NOTIFY (Event: refer) gets 200 and its sipfrag status is read, another event 489', async () => {
     const a = await node(15);
     const b = await node(16);
-    let answerer: InviteSession | undefined;
-    const far = callee(b, (s) => {
-      answerer = s;
-      s.accept(ANSWER);
-    });
+    const far = callee(b, (s) => s.accept(ANSWER));
     const me = recorder();
     const call = place(a, b.port, me.events);
     await me.answered;
@@ -228,7 +227,7 @@ describe('InviteSession over real UDP', () => {
     let referAnswer = 202;
     b.layer.onRequest((req, st) => {
       if (req.method === 'REFER') (refers.push(req), st.respond(buildResponse(req, referAnswer)));
-      else if (req.method === 'BYE') answerer!.remoteBye(req, st);
+      else if (req.method === 'BYE') far.session!.remoteBye(req, st);
       else st.respond(buildResponse(req, 481));
     });
     const progress: Array<number | null> = [];
@@ -241,7 +240,7 @@ describe('InviteSession over real UDP', () => {
     expect(refers[0].parsed.callId).toBe(call.callId);
 
     const notify = (headers: Array<[string, string]>, body: string) =>
-      new Promise<SipResponse>((resolve) => b.layer.sendRequest(answerer!.dialog!.createRequest('NOTIFY', headers, body), { onFinal: resolve, onError: () => undefined }));
+      new Promise<SipResponse>((resolve) => b.layer.sendRequest(far.session!.dialog!.createRequest('NOTIFY', headers, body), { onFinal: resolve, onError: () => undefined }));
     const done = await notify([['Event', 'refer'], ['Subscription-State', 'terminated;reason=noresource'], ['Content-Type', 'message/sipfrag']], 'SIP/2.0 200 OK\r\n');
     expect(done.status).toBe(200);
     const unreadable = await notify([['Event', 'refer;id=2'], ['Content-Type', 'message/sipfrag']], 'not a status line');
