@@ -1,4 +1,6 @@
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { mediaIo } from './media-io.js';
+import { PreciseTimer } from './precise-timer.js';
 
 /**
  * The packet clock for when no sound card paces the audio (the sim board, tones, music on hold): one tick every
@@ -7,12 +9,16 @@ import { systemClock, type Clock, type TimerHandle } from './clock.js';
  *
  * Precision on the real clock, without spinning: libuv timers have millisecond granularity (the loop's time is a
  * truncated millisecond count) and a fractional setTimeout costs a second wake-up a millisecond later. So on
- * `systemClock` the clock sleeps in two steps: a timer of a whole number of milliseconds that wakes it about
- * `preciseMs` before the deadline, then Atomics.wait on a private SharedArrayBuffer for the remainder: a futex sleep
- * with a nanosecond timeout, which burns no CPU (nobody ever notifies it; it always times out). The thread is
- * blocked for that remainder (1-2 ms per tick), which is cheaper for everyone than the setImmediate polling it
- * replaces (11 s of CPU per minute). scripts/bench/media-clock.bench.mjs measures the precision and the cost.
- * On any other clock (FakeClock in tests) it uses the injected timers only, so tests never block or spin.
+ * `systemClock` the clock wakes one of two ways (`wake`):
+ * - 'timerfd', when hal/native is built: a kernel timer armed to the deadline itself and watched by the event loop
+ *   (hal/precise-timer.ts). One wake-up per tick, and nothing is blocked.
+ * - 'timer-and-futex', the fallback: a timer of a whole number of milliseconds that wakes the thread about
+ *   `preciseMs` before the deadline, then Atomics.wait on a private SharedArrayBuffer for the remainder: a futex
+ *   sleep with a nanosecond timeout, which burns no CPU (nobody ever notifies it; it always times out). Two
+ *   wake-ups per tick, and the thread is blocked for the remainder (1-2 ms per tick), which is still cheaper for
+ *   everyone than the setImmediate polling it replaced (11 s of CPU per minute).
+ * scripts/bench/media-clock.bench.mjs measures the precision and the cost of both. On any other clock (FakeClock in
+ * tests) it uses the injected timers only, so tests never block or spin.
  *
  * What this cannot fix: a tick due while this thread is paused (a major GC of a busy heap takes 5-20 ms) is late by
  * the pause. src/media/rtp-stream-thread.ts runs a stream and its FrameClock in a worker with a heap of its own for
@@ -35,13 +41,23 @@ export interface FrameClockOptions {
   preciseMs?: number;
   /** At most this many overdue frames are emitted back to back after a stall; older ones are skipped. Default 3. */
   maxBurst?: number;
+  /**
+   * How a precise clock on systemClock wakes (see above); default 'timerfd' when hal/native is built. Ignored on
+   * other clocks and with preciseMs 0.
+   */
+  wake?: FrameClockWake;
 }
+
+export type FrameClockWake = 'timerfd' | 'timer-and-futex';
 
 export type FrameClockState = 'stopped' | 'running';
 
 export class FrameClockError extends Error {
-  constructor(readonly periodMs: number) {
-    super(`frame clock period must be a positive finite number of ms, got ${periodMs}`);
+  constructor(
+    readonly periodMs: number,
+    reason = `frame clock period must be a positive finite number of ms, got ${periodMs}`,
+  ) {
+    super(reason);
     this.name = 'FrameClockError';
   }
 }
@@ -59,8 +75,11 @@ export class FrameClock {
   private next = 0;
   private timer: TimerHandle | undefined;
   private nodeTimer: NodeJS.Timeout | undefined;
+  private precise: PreciseTimer | undefined;
   private generation = 0;
   private readonly preciseMs: number;
+  /** How this clock wakes on systemClock; undefined on other clocks and with preciseMs 0. */
+  readonly wakeBy: FrameClockWake | undefined;
   private readonly maxBurst: number;
   // Bound once so that no closure is made per tick.
   private readonly onTimer = (): void => this.wake();
@@ -74,6 +93,11 @@ export class FrameClock {
     if (!(periodMs > 0) || !Number.isFinite(periodMs)) throw new FrameClockError(periodMs);
     this.preciseMs = clock === systemClock ? Math.max(0, options.preciseMs ?? DEFAULT_PRECISE_MS) : 0;
     this.maxBurst = Math.max(1, Math.floor(options.maxBurst ?? 3));
+    if (this.preciseMs > 0) {
+      const wake = options.wake ?? (mediaIo ? 'timerfd' : 'timer-and-futex');
+      if (wake === 'timerfd' && !mediaIo) throw new FrameClockError(periodMs, "wake 'timerfd' needs hal/native, which is not built");
+      this.wakeBy = wake;
+    }
   }
 
   /** Index of the next frame to be emitted. */
@@ -93,6 +117,7 @@ export class FrameClock {
     this.startAt = this.clock.now();
     this.next = 0;
     this.skippedFrames = 0;
+    if (this.wakeBy === 'timerfd' && mediaIo) this.precise = new PreciseTimer(mediaIo, this.onTimer);
     this.schedule();
   }
 
@@ -104,9 +129,15 @@ export class FrameClock {
     this.timer = undefined;
     clearTimeout(this.nodeTimer);
     this.nodeTimer = undefined;
+    this.precise?.close(); // from inside its own tick too: the native side frees it on a later turn of the loop
+    this.precise = undefined;
   }
 
   private schedule(): void {
+    if (this.precise) {
+      this.precise.armAt(this.deadlineOf(this.next));
+      return;
+    }
     const remaining = this.deadlineOf(this.next) - this.clock.now();
     if (this.preciseMs > 0) {
       // A whole number of ms: a fractional one makes Node re-arm for the fraction, a second wake-up per tick.
@@ -124,7 +155,7 @@ export class FrameClock {
     this.timer = undefined;
     this.nodeTimer = undefined;
     if (this.state !== 'running') return;
-    if (this.preciseMs > 0) {
+    if (this.preciseMs > 0 && !this.precise) {
       const deadline = this.deadlineOf(this.next);
       // Looped because the futex clock and hrtime may disagree by a hair; each pass sleeps, none spins.
       for (let rest = deadline - this.clock.now(); rest > 0; rest = deadline - this.clock.now()) Atomics.wait(sleeper, 0, 0, rest);

@@ -24,7 +24,10 @@ export { PROTOCOL_VERSION as SERIAL_SLIC_PROTOCOL_VERSION } from './drivers/seri
 export { openGpioDriver } from './drivers/gpio-auto.js';
 export { Ag1171Line } from './drivers/ag1171-line.js';
 export { mediaIo, mediaIoMissing } from './media-io.js';
-export type { MediaIo } from './media-io.js';
+export type { MediaIo, NativeTimerHandle } from './media-io.js';
+export { PreciseTimer } from './precise-timer.js';
 export { NativeUdpSocket, NativeUdpSocketError, MAX_DRAIN } from './native-udp-socket.js';
 export type { DatagramSocket, DatagramSource, DatagramListener } from './datagram-socket.js';
 export { LoopClock } from './loop-clock.js';
+export { FrameClock, FrameClockError } from './frame-clock.js';
+export type { FrameClockOptions, FrameClockState, FrameClockWake } from './frame-clock.js';

@@ -10,8 +10,9 @@
  *
  * Each function is one system call returning a number: a negative errno on failure, never an exception, and it
  * allocates nothing; buffers are the caller's and are filled in place. Everything else (RTP, the jitter buffer,
- * G.711) stays in TypeScript. Two users: the agent's call media on the main thread (NativeUdpSockets read once per
- * frame) and the media thread's native engine (src/media/rtp-stream-worker.ts).
+ * G.711) stays in TypeScript. Three users: the agent's call media on the main thread (NativeUdpSockets read once per
+ * frame), the media thread's native engine (src/media/rtp-stream-worker.ts), and FrameClock's precise timer on an
+ * event loop (hal/precise-timer.ts), which wakes a thread once per tick instead of twice.
  *
  * When the module did not build (no C compiler on the machine), `mediaIo` is undefined, `mediaIoMissing` says why,
  * and both use Node's own sockets and timers instead: the same behaviour at a higher CPU cost.
@@ -43,7 +44,20 @@ export interface MediaIo {
   describeAddress(from: Uint8Array, length: number): [string, number];
   udpClose(fd: number): number;
   readonly SOCKADDR_BYTES: number;
+  /**
+   * A one-shot timer on the calling thread's event loop (hal/native/precise-timer.c: a timerfd that libuv watches),
+   * disarmed at first, not keeping the loop alive. hal/precise-timer.ts wraps it.
+   */
+  timerOpen(fire: () => void): NativeTimerHandle;
+  /** Arms it to fire once when monotonicMs() reaches `deadline` (at once for a deadline past); 0 or -errno. */
+  timerArm(timer: NativeTimerHandle, deadline: number): number;
+  timerDisarm(timer: NativeTimerHandle): void;
+  /** Frees it; a closed timer is an Error to arm. Closing twice, or from its own callback, is fine. */
+  timerClose(timer: NativeTimerHandle): void;
 }
+
+/** An opaque handle (an N-API external) from timerOpen. */
+export type NativeTimerHandle = { readonly __nativeTimer: unique symbol };
 
 /** errno values the callers test for (Linux). */
 export const EAGAIN = 11;

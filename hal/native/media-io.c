@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "precise-timer.h"
+
 #define SOCKADDR_BYTES ((int32_t)sizeof(struct sockaddr_in6))
 
 static double monotonic_ms(void) {
@@ -309,6 +311,7 @@ NAPI_MODULE_INIT() {
   export_fn(env, exports, "udpReceive", js_udp_receive);
   export_fn(env, exports, "describeAddress", js_describe_address);
   export_fn(env, exports, "udpClose", js_udp_close);
+  precise_timer_export(env, exports);
   napi_value bytes;
   napi_create_int32(env, SOCKADDR_BYTES, &bytes);
   napi_set_named_property(env, exports, "SOCKADDR_BYTES", bytes);

@@ -7,7 +7,7 @@
  * silence is sent instead and counted: RTP timestamps stay on real time and the far end hears a gap, not a skip.
  * When the ear ring is full (the consuming thread stalled), the new frame is dropped and the ring counts it.
  */
-import { FrameClock } from '../../hal/frame-clock.js';
+import { FrameClock, type FrameClockOptions } from '../../hal/frame-clock.js';
 import type { Clock } from '../../hal/clock.js';
 import type { FrameRing } from './frame-ring.js';
 
@@ -35,11 +35,12 @@ export class RtpStreamPump {
     private readonly stream: PumpedStream,
     private readonly mouth: FrameRing,
     private readonly ear: FrameRing,
+    clockOptions: FrameClockOptions = {},
   ) {
     this.mouthFrame = new Int16Array(stream.frameSize);
     this.silence = new Int16Array(stream.frameSize);
     this.earFrame = new Int16Array(stream.frameSize);
-    this.clock = new FrameClock(time, ptimeMs, this.onTick);
+    this.clock = new FrameClock(time, ptimeMs, this.onTick, clockOptions);
   }
 
   get skippedFrames(): number {

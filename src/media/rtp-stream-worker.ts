@@ -7,7 +7,7 @@
  * libuv's, sleeping in the kernel until the next timer (the packet clock, a DTMF step, an RTCP report), then
  * firing what is due and taking control messages (the tick reads the sockets): one wake-up per tick, and no
  * Buffer, rinfo or send request per packet. 'event-loop': Node's dgram sockets and timers, for a machine where the
- * module did not build.
+ * module did not build (its FrameClock wakes by timer and futex, as it must there, even when the module is built).
  */
 import { getPriority, setPriority } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
@@ -43,7 +43,8 @@ async function main(port: MessagePort, start: ThreadStart): Promise<void> {
   const ptime = options.ptimeMs ?? 20;
   const mouth = new FrameRing(start.mouth, session.frameSize);
   const ear = new FrameRing(start.ear, session.frameSize);
-  const pump = new RtpStreamPump(clock, ptime, session, mouth, ear);
+  // The event-loop engine stands for a machine without hal/native, so its clock wakes the way it would there.
+  const pump = new RtpStreamPump(clock, ptime, session, mouth, ear, io ? {} : { wake: 'timer-and-futex' });
   session.onDtmf((digit) => reply({ type: 'dtmf', digit }));
   const handle = (m: ThreadRequest): void => {
     try {

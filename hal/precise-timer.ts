@@ -1,0 +1,51 @@
+/**
+ * A one-shot timer at an absolute time on systemClock's time line, with microsecond precision, on the calling
+ * thread's own event loop: the wake-up FrameClock uses when hal/native is built.
+ *
+ * libuv's timers count whole milliseconds. Without this, a precise 20 ms clock has to wake a millisecond early on a
+ * timer and sleep the rest in Atomics.wait: two wake-ups per tick, and the thread (SIP, the API, everything on it)
+ * blocked for that last millisecond. A timerfd watched by libuv wakes the loop once, at the deadline, and blocks
+ * nothing. On the development VM that halved what a 20 ms clock costs on its own (about 0.6 s of CPU per minute
+ * to about 0.3); scripts/bench/media-clock.bench.mjs measures both beside each other.
+ */
+import { systemClock } from './clock.js';
+import type { MediaIo, NativeTimerHandle } from './media-io.js';
+
+// Timer deadlines are compared on systemClock: the margin covers the rounding of ms doubles of a large monotonic
+// time (about 1e-7 ms), so a timer never fires while systemClock still reads a hair before its deadline.
+const ROUNDING_MARGIN_MS = 1e-4;
+
+export type PreciseTimerState = 'open' | 'closed';
+
+export class PreciseTimer {
+  state: PreciseTimerState = 'open';
+  private readonly handle: NativeTimerHandle;
+  /** monotonicMs() minus systemClock.now(), rounded up, so a deadline converted with it is never early. */
+  private readonly offset: number;
+
+  constructor(
+    private readonly io: MediaIo,
+    fire: () => void,
+  ) {
+    // systemClock is performance.now(), which reads CLOCK_MONOTONIC too: the two differ by a constant. Reading
+    // systemClock just before the monotonic clock bounds that constant from above.
+    const before = systemClock.now();
+    this.offset = io.monotonicMs() - before + ROUNDING_MARGIN_MS;
+    this.handle = io.timerOpen(fire);
+  }
+
+  /** Fires once when systemClock.now() reaches `deadline` (at once if it has); replaces any earlier arming. */
+  armAt(deadline: number): void {
+    this.io.timerArm(this.handle, deadline + this.offset);
+  }
+
+  disarm(): void {
+    if (this.state === 'open') this.io.timerDisarm(this.handle);
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.io.timerClose(this.handle);
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * hal/native/precise-timer.c through PreciseTimer, and FrameClock waking by it, on the real kernel and the real
+ * event loop (a timerfd is what is under test, so no fake clock can stand in). Each test waits for events, a timer
+ * firing, never for a fixed time; deadlines are a few ms ahead. No figure of precision or cost is asserted here:
+ * scripts/bench/media-clock.bench.mjs measures those.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { FakeClock, systemClock } from '../../hal/clock.js';
+import { FrameClock, FrameClockError } from '../../hal/frame-clock.js';
+import { mediaIo, mediaIoMissing, type NativeTimerHandle } from '../../hal/media-io.js';
+import { PreciseTimer } from '../../hal/precise-timer.js';
+
+const modulePath = fileURLToPath(new URL('../../hal/native/build/Release/media_io.node', import.meta.url));
+
+/** A PreciseTimer whose firings are recorded as systemClock times, and a promise of its next firing. */
+function recorded() {
+  const fired: number[] = [];
+  let next: (() => void) | undefined;
+  const timer = new PreciseTimer(mediaIo!, () => {
+    fired.push(systemClock.now());
+    next?.();
+  });
+  const nextFiring = (): Promise<void> => new Promise((resolve) => (next = resolve));
+  return { timer, fired, nextFiring };
+}
+
+/** Runs `body` (plain JS, `io` bound to the module) in a worker thread; its exit code and the error it raised. */
+function inWorker(body: string): Promise<{ code: number; error: Error | undefined }> {
+  const code = `const io = require(${JSON.stringify(modulePath)});\n${body}`;
+  return new Promise((resolve) => {
+    const w = new Worker(code, { eval: true });
+    let error: Error | undefined;
+    w.on('error', (e) => (error = e));
+    w.on('exit', (exitCode) => resolve({ code: exitCode, error }));
+  });
+}
+
+describe.skipIf(!mediaIo)(`PreciseTimer on hal/native (skipped only when the module is not built: ${mediaIoMissing ?? 'it is'})`, () => {
+  it('fires once when systemClock reaches the deadline, never before it, and not again until armed again', async () => {
+    const { timer, fired, nextFiring } = recorded();
+    const deadline = systemClock.now() + 5;
+    const first = nextFiring();
+    timer.armAt(deadline);
+    await first;
+    expect(fired[0]).toBeGreaterThanOrEqual(deadline);
+    // A second timer armed later fires while the first has still fired only once.
+    const other = recorded();
+    const second = other.nextFiring();
+    other.timer.armAt(systemClock.now() + 5);
+    await second;
+    expect(fired).toHaveLength(1);
+    const again = nextFiring();
+    timer.armAt(systemClock.now() + 1);
+    await again;
+    expect(fired).toHaveLength(2);
+    timer.close();
+    other.timer.close();
+  });
+
+  it('arming again replaces the deadline: re-armed earlier, it fires before a timer it was behind', async () => {
+    const a = recorded();
+    const b = recorded();
+    const now = systemClock.now();
+    a.timer.armAt(now + 60_000);
+    b.timer.armAt(now + 10);
+    const aFired = a.nextFiring();
+    a.timer.armAt(now + 3);
+    await aFired;
+    expect(b.fired).toHaveLength(0);
+    await b.nextFiring();
+    expect(a.fired).toHaveLength(1);
+    a.timer.close();
+    b.timer.close();
+  });
+
+  it('disarm stops a pending firing, even one already due but not yet delivered', async () => {
+    const a = recorded();
+    const b = recorded();
+    a.timer.armAt(systemClock.now() - 1); // due at once: the kernel has counted the expiry before the loop polls it
+    a.timer.disarm();
+    const later = b.nextFiring();
+    b.timer.armAt(systemClock.now() + 5);
+    await later;
+    const evenLater = b.nextFiring();
+    b.timer.armAt(systemClock.now() + 5);
+    await evenLater;
+    expect(a.fired).toHaveLength(0);
+    a.timer.close();
+    b.timer.close();
+  });
+
+  it('a timer may close itself from its own callback; a closed timer is an Error to arm, and closing twice is a no-op', async () => {
+    const io = mediaIo!;
+    let handle: NativeTimerHandle | undefined;
+    const fired = new Promise<void>((resolve) => {
+      handle = io.timerOpen(() => {
+        io.timerClose(handle!);
+        resolve();
+      });
+    });
+    io.timerArm(handle!, io.monotonicMs());
+    await fired;
+    io.timerClose(handle!);
+    expect(() => io.timerArm(handle!, io.monotonicMs())).toThrow(/closed/);
+    expect(() => io.timerDisarm(handle!)).toThrow(/closed/);
+  });
+
+  it('what is not a timer, or not a finite deadline, is a TypeError, not undefined behaviour', () => {
+    const io = mediaIo!;
+    const t = io.timerOpen(() => {});
+    expect(() => io.timerArm({} as NativeTimerHandle, 1)).toThrow(TypeError);
+    expect(() => io.timerArm(t, Number.NaN)).toThrow(TypeError);
+    expect(() => io.timerArm(t, Number.POSITIVE_INFINITY)).toThrow(TypeError);
+    expect(() => io.timerOpen(42 as unknown as () => void)).toThrow(TypeError);
+    expect(() => io.timerClose('t' as unknown as NativeTimerHandle)).toThrow(TypeError);
+    io.timerClose(t);
+  });
+
+  it('a callback that throws is an uncaught exception of its thread, as a throwing setTimeout callback would be', async () => {
+    const { error } = await inWorker(`
+      const t = io.timerOpen(() => { throw new Error('thrown in the timer'); });
+      io.timerArm(t, io.monotonicMs());
+      setTimeout(() => {}, 10000);`);
+    expect(error?.message).toBe('thrown in the timer');
+  });
+
+  it('a thread that ends with its timer still armed, or is terminated, leaves no handle behind and exits cleanly', async () => {
+    const ended = await inWorker(`io.timerArm(io.timerOpen(() => {}), io.monotonicMs() + 60000);`);
+    expect(ended).toEqual({ code: 0, error: undefined });
+    const w = new Worker(`const io = require(${JSON.stringify(modulePath)}); io.timerArm(io.timerOpen(() => {}), io.monotonicMs() + 60000); setInterval(() => {}, 1000); require('worker_threads').parentPort.postMessage('armed');`, { eval: true });
+    await new Promise((resolve) => w.once('message', resolve));
+    expect(await w.terminate()).toBe(1);
+  });
+
+  it('an armed timer does not keep the process alive (like an unref-ed setTimeout)', () => {
+    const r = spawnSync(process.execPath, ['-e', `const io = require(${JSON.stringify(modulePath)}); io.timerArm(io.timerOpen(() => { process.exitCode = 3; }), io.monotonicMs() + 60000);`], { timeout: 20_000 });
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr.toString() }).toEqual({ status: 0, signal: null, stderr: '' });
+  });
+});
+
+describe.skipIf(!mediaIo)(`FrameClock on systemClock (skipped only when hal/native is not built: ${mediaIoMissing ?? 'it is'})`, () => {
+  /** Ticks of a 4 ms clock until `count`, each with the time it came at and its deadline. */
+  function run(wake: 'timerfd' | 'timer-and-futex', count: number) {
+    const ticks: { n: number; at: number; due: number }[] = [];
+    return new Promise<{ fc: FrameClock; ticks: typeof ticks }>((resolve) => {
+      const fc = new FrameClock(
+        systemClock,
+        4,
+        (n) => {
+          ticks.push({ n, at: systemClock.now(), due: fc.deadlineOf(n) });
+          if (ticks.length === count) {
+            fc.stop(); // from inside the tick: the timerfd is closed while its own callback runs
+            resolve({ fc, ticks });
+          }
+        },
+        { wake },
+      );
+      fc.start();
+    });
+  }
+
+  it.each(['timerfd', 'timer-and-futex'] as const)('waking by %s, frames come in order and none before its deadline', async (wake) => {
+    const { fc, ticks } = await run(wake, 10);
+    expect(fc.wakeBy).toBe(wake);
+    expect(fc.state).toBe('stopped');
+    expect(ticks.map((t) => t.n)).toEqual([...Array(10).keys()].slice(ticks[0]!.n));
+    for (const t of ticks) expect(t.at).toBeGreaterThanOrEqual(t.due);
+  });
+
+  it('wakes by timerfd by default when the module is built; stopped and started again inside a tick, it goes on ticking', async () => {
+    let ticks = 0;
+    const fc: FrameClock = await new Promise((resolve) => {
+      const clock = new FrameClock(systemClock, 4, () => {
+        ticks++;
+        if (ticks === 2) {
+          clock.stop();
+          clock.start();
+        } else if (ticks === 4) {
+          clock.stop();
+          resolve(clock);
+        }
+      });
+      clock.start();
+    });
+    expect(fc.wakeBy).toBe('timerfd');
+    expect(ticks).toBe(4);
+    expect(fc.frameIndex).toBe(2); // two frames after the restart, counted from 0 again
+  });
+});
+
+describe('FrameClock wake on other clocks', () => {
+  it("is undefined on an injected clock or with preciseMs 0, and 'timerfd' without the module is a FrameClockError", () => {
+    expect(new FrameClock(new FakeClock(), 20, () => {}).wakeBy).toBeUndefined();
+    expect(new FrameClock(systemClock, 20, () => {}, { preciseMs: 0 }).wakeBy).toBeUndefined();
+    if (!mediaIo) expect(() => new FrameClock(systemClock, 20, () => {}, { wake: 'timerfd' })).toThrow(FrameClockError);
+    else expect(new FrameClock(systemClock, 20, () => {}, { wake: 'timer-and-futex' }).wakeBy).toBe('timer-and-futex');
+  });
+});
