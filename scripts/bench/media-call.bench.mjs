@@ -90,10 +90,12 @@ else {
 
 const main = await ours('main');
 const r = main.report;
-console.log(`media call CPU, one end, main thread on node:dgram (the agent's placement): ${main.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
+console.log(`media call CPU, one end, main thread on node:dgram, clock by timer and futex (the agent's placement without hal/native): ${main.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
 if (mediaIo) {
   const mainNative = await ours('main-native');
-  console.log(`media call CPU, one end, main thread on hal/native sockets read per frame (the agent's placement and sockets when the module is built): ${mainNative.perMin.toFixed(3)} s per call-minute (${mainNative.report.received} received, ${mainNative.report.lost} lost) | ${peer} | goal 0.3 s`);
+  console.log(`media call CPU, one end, main thread on hal/native sockets read per frame, clock by timerfd (the agent's placement when the module is built): ${mainNative.perMin.toFixed(3)} s per call-minute (${mainNative.report.received} received, ${mainNative.report.lost} lost) | ${peer} | goal 0.3 s`);
+  const mainNativeFutex = await ours('main-native-futex');
+  console.log(`media call CPU, one end, main thread on hal/native sockets, clock by timer and futex (two wake-ups per tick): ${mainNativeFutex.perMin.toFixed(3)} s per call-minute | main thread, clock by timerfd ${mainNative.perMin.toFixed(3)} s (measured in this run) | goal 0.3 s`);
   const n = mainNative.report;
   console.log(`media call heap growth, one end, main thread on hal/native sockets: ${n.heapGrowthKiB.toFixed(1)} KiB, GCs ${n.gcs} (${n.gcMs.toFixed(1)} ms) over ${SECONDS} s with ${n.sent} packets sent, ${n.received} received | main thread on node:dgram ${main.report.heapGrowthKiB.toFixed(1)} KiB, GCs ${main.report.gcs} (measured in this run)`);
 }

@@ -11,7 +11,8 @@
 //    it did not get it) and at the process's own; and on its event-loop engine (FrameClock on systemClock: a
 //    whole-millisecond timer, then Atomics.wait), raised.
 //  - main thread: FrameClock and RtpSession on the thread that makes the garbage: the agent's placement (the sim
-//    board, tones). Both run the full length.
+//    board, tones), waking by a timerfd on the event loop (hal/precise-timer.ts, when built) and by a timer then
+//    Atomics.wait (the fallback). All run the full length.
 // The sink runs in a worker thread: the far end is another machine and does not share our garbage collector, so
 // its arrival times must not be delayed by our pauses. MEDIA_CLOCK_SECONDS shortens the run (default 60 s).
 // Peer: baresip's send clock, measured in the same run the same way (lib/baresip-call.mjs: a baresip-to-baresip call on
@@ -116,20 +117,26 @@ await mediaThread(`media thread, native engine, nice ${MEDIA_THREAD_NICE}`, MEDI
 await mediaThread('media thread, native engine, not raised', getPriority(), 'native');
 await mediaThread(`media thread, event-loop engine, nice ${MEDIA_THREAD_NICE}`, MEDIA_THREAD_NICE, 'event-loop');
 
-// The same clock on the main thread, beside the garbage.
-{
+// The same clock on the main thread, beside the garbage, waking each way FrameClock can (timerfd only when built).
+for (const [seed, wake] of (mediaIo ? ['timerfd', 'timer-and-futex'] : ['timer-and-futex']).entries()) {
   const n = frames;
-  const session = await RtpSession.open({ clock: systemClock, random: seededRandom(1), localAddress: '127.0.0.1', ports: { min: 30000, max: 39999 }, remoteAddress: '127.0.0.1', remotePort: sinkPort, codec: 'PCMU' });
+  // A seed of its own per placement: the capture tells the streams apart by their source port.
+  const session = await RtpSession.open({ clock: systemClock, random: seededRandom(seed + 1), localAddress: '127.0.0.1', ports: { min: 30000, max: 39999 }, remoteAddress: '127.0.0.1', remotePort: sinkPort, codec: 'PCMU' });
   const cpu0 = process.cpuUsage();
   const fc = await new Promise((resolve) => {
-    const clock = new FrameClock(systemClock, 20, (i) => {
-      session.sendFrame(pcm);
-      if (i + 1 >= n) (clock.stop(), resolve(clock));
-    });
+    const clock = new FrameClock(
+      systemClock,
+      20,
+      (i) => {
+        session.sendFrame(pcm);
+        if (i + 1 >= n) (clock.stop(), resolve(clock));
+      },
+      { wake },
+    );
     clock.start();
   });
   const cpu = process.cpuUsage(cpu0);
-  await report('main thread', n, cpu, fc.skippedFrames, '', session.localPort);
+  await report(`main thread, waking by ${wake}`, n, cpu, fc.skippedFrames, '', session.localPort);
   await session.close();
 }
 clearInterval(garbage);

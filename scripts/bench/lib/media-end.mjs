@@ -2,10 +2,13 @@
 // costs from /proc exactly as it reads baresip's. argv: mode, remote port. It prints its RTP port on the first line,
 // takes `remote <port>` on stdin (the far end's port, once known), and on `report` prints one JSON line of its own
 // heap and GC figures and exits.
-//   main:        RtpSession + FrameClock on the main thread (the agent's placement), default precise sleep
+//   main:        RtpSession on node:dgram + FrameClock on the main thread waking by a timer then Atomics.wait: the
+//                agent's placement as it runs where hal/native did not build
 //   main-timers: the same with preciseMs 0 (timers only: one wake-up per tick, up to 1 ms late)
 //   main-native: the agent's placement as the agent runs it when hal/native is built: RtpSession on NativeUdpSockets
-//                read once per frame (no wake-up per packet received), FrameClock on the main thread
+//                read once per frame (no wake-up per packet received), FrameClock on the main thread waking by a
+//                timerfd on the event loop (one wake-up per tick)
+//   main-native-futex: main-native with the FrameClock waking as in `main` (what the timerfd saves)
 //   thread:      RtpStreamThread on its native engine (session, clock and hal/media-io sockets in a worker), fed and
 //                drained by a main-thread timer every 20 ms (timers only: the media thread's clock paces the wire, and
 //                its ring absorbs the timer's lateness)
@@ -44,13 +47,14 @@ let port = 0;
 let setRemote = () => {};
 let counts = () => ({});
 let clock;
-if (mode === 'main' || mode === 'main-timers' || mode === 'main-native') {
-  const bind = mode === 'main-native' ? nativeBinder(mediaIo, systemClock) : undefined;
+if (mode === 'main' || mode === 'main-timers' || mode === 'main-native' || mode === 'main-native-futex') {
+  const bind = mode.startsWith('main-native') ? nativeBinder(mediaIo, systemClock) : undefined;
+  const clockOptions = { main: { wake: 'timer-and-futex' }, 'main-timers': { preciseMs: 0 }, 'main-native': { wake: 'timerfd' }, 'main-native-futex': { wake: 'timer-and-futex' } }[mode];
   const s = await RtpSession.open({ clock: systemClock, random: seededRandom(remotePort), localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU' }, bind);
   port = s.localPort;
   setRemote = (p) => s.setRemote('127.0.0.1', p);
   counts = () => ({ sent: s.stats().packetsSent, received: s.stats().packetsReceived, lost: s.stats().lost });
-  clock = new FrameClock(systemClock, 20, () => (s.sendFrame(mouth), s.readFrame(ear)), mode === 'main-timers' ? { preciseMs: 0 } : {});
+  clock = new FrameClock(systemClock, 20, () => (s.sendFrame(mouth), s.readFrame(ear)), clockOptions);
 } else if (mode === 'thread' || mode === 'thread-event-loop') {
   const engine = mode === 'thread' ? 'native' : 'event-loop';
   const t = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU', engine });
