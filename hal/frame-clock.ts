@@ -1,5 +1,5 @@
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { mediaIo } from './media-io.js';
+import { mediaIo, type MediaIo } from './media-io.js';
 import { PreciseTimer } from './precise-timer.js';
 
 /**
@@ -46,6 +46,8 @@ export interface FrameClockOptions {
    * other clocks and with preciseMs 0.
    */
   wake?: FrameClockWake;
+  /** The native module the timerfd comes from; default hal/media-io.ts's. Tests inject one that fails. */
+  io?: MediaIo;
 }
 
 export type FrameClockWake = 'timerfd' | 'timer-and-futex';
@@ -78,8 +80,13 @@ export class FrameClock {
   private precise: PreciseTimer | undefined;
   private generation = 0;
   private readonly preciseMs: number;
-  /** How this clock wakes on systemClock; undefined on other clocks and with preciseMs 0. */
-  readonly wakeBy: FrameClockWake | undefined;
+  /**
+   * How this clock wakes on systemClock; undefined on other clocks and with preciseMs 0. A timerfd that cannot be
+   * made (the process is out of file descriptors) turns it to 'timer-and-futex' for good: the clock keeps time
+   * at twice the wake-ups rather than fail the call it paces.
+   */
+  wakeBy: FrameClockWake | undefined;
+  private readonly io: MediaIo | undefined;
   private readonly maxBurst: number;
   // Bound once so that no closure is made per tick.
   private readonly onTimer = (): void => this.wake();
@@ -93,9 +100,10 @@ export class FrameClock {
     if (!(periodMs > 0) || !Number.isFinite(periodMs)) throw new FrameClockError(periodMs);
     this.preciseMs = clock === systemClock ? Math.max(0, options.preciseMs ?? DEFAULT_PRECISE_MS) : 0;
     this.maxBurst = Math.max(1, Math.floor(options.maxBurst ?? 3));
+    this.io = options.io ?? mediaIo;
     if (this.preciseMs > 0) {
-      const wake = options.wake ?? (mediaIo ? 'timerfd' : 'timer-and-futex');
-      if (wake === 'timerfd' && !mediaIo) throw new FrameClockError(periodMs, "wake 'timerfd' needs hal/native, which is not built");
+      const wake = options.wake ?? (this.io ? 'timerfd' : 'timer-and-futex');
+      if (wake === 'timerfd' && !this.io) throw new FrameClockError(periodMs, "wake 'timerfd' needs hal/native, which is not built");
       this.wakeBy = wake;
     }
   }
@@ -117,7 +125,13 @@ export class FrameClock {
     this.startAt = this.clock.now();
     this.next = 0;
     this.skippedFrames = 0;
-    if (this.wakeBy === 'timerfd' && mediaIo) this.precise = new PreciseTimer(mediaIo, this.onTimer);
+    if (this.wakeBy === 'timerfd' && this.io) {
+      try {
+        this.precise = new PreciseTimer(this.io, this.onTimer);
+      } catch {
+        this.wakeBy = 'timer-and-futex';
+      }
+    }
     this.schedule();
   }
 

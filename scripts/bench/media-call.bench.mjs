@@ -7,11 +7,12 @@
 // code runs, and a call needs at least 50 of them a second, so the floors say how much of a figure is ours.
 // Heap growth and GC counts (perf_hooks) over the window are reported by our end itself.
 // MEDIA_CALL_SECONDS sets the measured window per line (default 30 s), after a 2 s warm-up.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { mediaIo, mediaIoMissing } from '../../dist/hal/media-io.js';
 import { MEDIA_THREAD_NICE } from '../../dist/src/media/rtp-stream-thread.js';
 import { baresipMissing, processRunNs, startBaresipCall } from './lib/baresip-call.mjs';
@@ -120,3 +121,17 @@ if (mediaIo) {
 }
 const sleepFloor = await ours('floor-sleep');
 console.log(`media call CPU floor, a Node thread waking 50 times a second to do nothing: ${sleepFloor.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
+
+// The same floor without Node: a C program that only sleeps to each 20 ms deadline. What remains of a figure above
+// it is ours; what it costs itself, no design of the adapter can go under on this machine.
+{
+  const exe = join(mkdtempSync(join(tmpdir(), 'wake-floor-')), 'wake-floor');
+  const cc = spawnSync('cc', ['-O2', '-o', exe, join(dirname(endScript), 'wake-floor.c')], { encoding: 'utf8' });
+  if (cc.status !== 0) console.log(`media call CPU floor, a C program waking 50 times a second: not measured, cc failed (${cc.error?.message ?? cc.stderr.trim()})`);
+  else {
+    const proc = spawn(exe, [], { stdio: 'ignore' });
+    const { perMin } = await cpuPerMinute(proc.pid);
+    proc.kill();
+    console.log(`media call CPU floor, a C program waking 50 times a second to do nothing (clock_nanosleep): ${perMin.toFixed(3)} s per call-minute | a Node thread doing the same ${sleepFloor.perMin.toFixed(3)} s (measured in this run) | goal 0.3 s`);
+  }
+}

@@ -191,6 +191,34 @@ describe.skipIf(!mediaIo)(`FrameClock on systemClock (skipped only when hal/nati
   });
 });
 
+describe('FrameClock when no timerfd can be made (mock: the process out of file descriptors cannot be arranged here)', () => {
+  it("falls back to waking by timer and futex for good, and keeps ticking on time", async () => {
+    const failing = {
+      monotonicMs: () => performance.now(),
+      timerOpen: () => {
+        throw new Error('precise-timer: timerfd_create failed');
+      },
+    };
+    const io = failing as unknown as NonNullable<typeof mediaIo>;
+    const ticks: { at: number; due: number }[] = [];
+    const fc: FrameClock = await new Promise((resolve) => {
+      const clock = new FrameClock(
+        systemClock,
+        4,
+        (n) => {
+          ticks.push({ at: systemClock.now(), due: clock.deadlineOf(n) });
+          if (ticks.length === 3) (clock.stop(), resolve(clock));
+        },
+        { wake: 'timerfd', io },
+      );
+      expect(clock.wakeBy).toBe('timerfd');
+      clock.start();
+    });
+    expect(fc.wakeBy).toBe('timer-and-futex');
+    for (const t of ticks) expect(t.at).toBeGreaterThanOrEqual(t.due);
+  });
+});
+
 describe('FrameClock wake on other clocks', () => {
   it("is undefined on an injected clock or with preciseMs 0, and 'timerfd' without the module is a FrameClockError", () => {
     expect(new FrameClock(new FakeClock(), 20, () => {}).wakeBy).toBeUndefined();
