@@ -82,8 +82,8 @@ export class FrameClock {
   private readonly preciseMs: number;
   /**
    * How this clock wakes on systemClock; undefined on other clocks and with preciseMs 0. A timerfd that cannot be
-   * made (the process is out of file descriptors) turns it to 'timer-and-futex' for good: the clock keeps time
-   * at twice the wake-ups rather than fail the call it paces.
+   * made (the process is out of file descriptors) or armed turns it to 'timer-and-futex' for good: the clock keeps
+   * time at twice the wake-ups rather than fail the call it paces.
    */
   wakeBy: FrameClockWake | undefined;
   private readonly io: MediaIo | undefined;
@@ -149,8 +149,10 @@ export class FrameClock {
 
   private schedule(): void {
     if (this.precise) {
-      this.precise.armAt(this.deadlineOf(this.next));
-      return;
+      if (this.precise.armAt(this.deadlineOf(this.next))) return;
+      this.precise.close();
+      this.precise = undefined;
+      this.wakeBy = 'timer-and-futex';
     }
     const remaining = this.deadlineOf(this.next) - this.clock.now();
     if (this.preciseMs > 0) {

@@ -34,9 +34,13 @@ export class PreciseTimer {
     this.handle = io.timerOpen(fire);
   }
 
-  /** Fires once when systemClock.now() reaches `deadline` (at once if it has); replaces any earlier arming. */
-  armAt(deadline: number): void {
-    this.io.timerArm(this.handle, deadline + this.offset);
+  /**
+   * Fires once when systemClock.now() reaches `deadline` (at once if it has); replaces any earlier arming. False
+   * when the kernel refused (timerfd_settime's -errno: no case is known on a finite deadline), so a caller can
+   * fall back to another timer rather than never wake.
+   */
+  armAt(deadline: number): boolean {
+    return this.io.timerArm(this.handle, deadline + this.offset) === 0;
   }
 
   disarm(): void {

@@ -191,30 +191,39 @@ describe.skipIf(!mediaIo)(`FrameClock on systemClock (skipped only when hal/nati
   });
 });
 
-describe('FrameClock when no timerfd can be made (mock: the process out of file descriptors cannot be arranged here)', () => {
-  it("falls back to waking by timer and futex for good, and keeps ticking on time", async () => {
-    const failing = {
-      monotonicMs: () => performance.now(),
-      timerOpen: () => {
-        throw new Error('precise-timer: timerfd_create failed');
-      },
-    };
-    const io = failing as unknown as NonNullable<typeof mediaIo>;
+describe('FrameClock when its timerfd fails (mock: running out of file descriptors, or a refused timerfd_settime, cannot be arranged here)', () => {
+  /** Three ticks of a 4 ms clock on a module whose timer fails as `io` does; the clock afterwards. */
+  function ticksWith(io: Partial<NonNullable<typeof mediaIo>>) {
     const ticks: { at: number; due: number }[] = [];
-    const fc: FrameClock = await new Promise((resolve) => {
-      const clock = new FrameClock(
+    return new Promise<{ fc: FrameClock; ticks: typeof ticks }>((resolve) => {
+      const fc = new FrameClock(
         systemClock,
         4,
         (n) => {
-          ticks.push({ at: systemClock.now(), due: clock.deadlineOf(n) });
-          if (ticks.length === 3) (clock.stop(), resolve(clock));
+          ticks.push({ at: systemClock.now(), due: fc.deadlineOf(n) });
+          if (ticks.length === 3) (fc.stop(), resolve({ fc, ticks }));
         },
-        { wake: 'timerfd', io },
+        { wake: 'timerfd', io: { monotonicMs: () => performance.now(), ...io } as NonNullable<typeof mediaIo> },
       );
-      expect(clock.wakeBy).toBe('timerfd');
-      clock.start();
+      expect(fc.wakeBy).toBe('timerfd');
+      fc.start();
     });
+  }
+
+  it.each([
+    [
+      'cannot be made',
+      {
+        timerOpen: () => {
+          throw new Error('precise-timer: timerfd_create failed');
+        },
+      },
+    ],
+    ['is refused when armed', { timerOpen: () => ({}) as NativeTimerHandle, timerArm: () => -22, timerClose: () => {} }],
+  ])('that %s: it falls back to waking by timer and futex for good, and keeps ticking on time', async (_what, io) => {
+    const { fc, ticks } = await ticksWith(io);
     expect(fc.wakeBy).toBe('timer-and-futex');
+    expect(ticks).toHaveLength(3);
     for (const t of ticks) expect(t.at).toBeGreaterThanOrEqual(t.due);
   });
 });
