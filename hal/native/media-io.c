@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arguments.h"
 #include "precise-timer.h"
 
 #define SOCKADDR_BYTES ((int32_t)sizeof(struct sockaddr_in6))
@@ -45,16 +46,7 @@ static napi_value int32(napi_env env, int32_t v) {
   return r;
 }
 
-/* Arguments, checked: a wrong type is a JS TypeError (a bug in the caller), never undefined behaviour here. */
-static int args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
-    napi_throw_type_error(env, NULL, "media-io: too few arguments");
-    return 0;
-  }
-  return 1;
-}
-
+/* Arguments, checked (with arguments.h): a wrong type is a JS TypeError (a bug in the caller), never UB here. */
 static int int_arg(napi_env env, napi_value v, int32_t *out) {
   if (napi_get_value_int32(env, v, out) != napi_ok) {
     napi_throw_type_error(env, NULL, "media-io: expected a number");
@@ -93,18 +85,8 @@ static napi_value js_monotonic_ms(napi_env env, napi_callback_info info) {
  */
 static napi_value js_sleep_until_ms(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  double ms;
-  if (!args(env, info, 1, argv)) return NULL;
-  /* A finite deadline only: NaN or an infinity would be undefined behaviour in the conversion below. */
-  if (napi_get_value_double(env, argv[0], &ms) != napi_ok || !(ms > -1e15 && ms < 1e15)) {
-    napi_throw_type_error(env, NULL, "media-io: expected a finite deadline in ms");
-    return NULL;
-  }
-  if (ms < 0) ms = 0;
   struct timespec ts;
-  ts.tv_sec = (time_t)(ms / 1e3);
-  ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1e3) * 1e6);
-  if (ts.tv_nsec >= 1000000000L) ts.tv_nsec = 999999999L;
+  if (!args(env, info, 1, argv) || !deadline_arg(env, argv[0], &ts)) return NULL;
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
   }
   return NULL;

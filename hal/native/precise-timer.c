@@ -15,6 +15,8 @@
 #define _GNU_SOURCE
 #include "precise-timer.h"
 
+#include "arguments.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -96,7 +98,7 @@ static precise_timer **slot_arg(napi_env env, napi_value v) {
   bool tagged = false;
   if (napi_typeof(env, v, &type) != napi_ok || type != napi_external || napi_check_object_type_tag(env, v, &TIMER_TAG, &tagged) != napi_ok ||
       !tagged || napi_get_value_external(env, v, (void **)&slot) != napi_ok || !slot) {
-    napi_throw_type_error(env, NULL, "precise-timer: expected a timer from timerOpen");
+    napi_throw_type_error(env, NULL, "media-io: expected a timer from timerOpen");
     return NULL;
   }
   return slot;
@@ -106,7 +108,7 @@ static precise_timer *timer_arg(napi_env env, napi_value v) {
   precise_timer **slot = slot_arg(env, v);
   if (!slot) return NULL;
   if (!*slot) {
-    napi_throw_error(env, NULL, "precise-timer: the timer is closed");
+    napi_throw_error(env, NULL, "media-io: the timer is closed");
     return NULL;
   }
   return *slot;
@@ -132,11 +134,11 @@ static napi_value js_timer_open(napi_env env, napi_callback_info info) {
   napi_valuetype type;
   uv_loop_t *loop;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
-    napi_throw_type_error(env, NULL, "precise-timer: expected a callback");
+    napi_throw_type_error(env, NULL, "media-io: timerOpen expects a callback");
     return NULL;
   }
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    napi_throw_error(env, NULL, "precise-timer: no event loop");
+    napi_throw_error(env, NULL, "media-io: no event loop");
     return NULL;
   }
   precise_timer *t = calloc(1, sizeof *t);
@@ -144,7 +146,7 @@ static napi_value js_timer_open(napi_env env, napi_callback_info info) {
   if (!t || !slot) {
     free(t);
     free(slot);
-    napi_throw_error(env, NULL, "precise-timer: out of memory");
+    napi_throw_error(env, NULL, "media-io: out of memory");
     return NULL;
   }
   t->env = env;
@@ -153,7 +155,7 @@ static napi_value js_timer_open(napi_env env, napi_callback_info info) {
     if (t->fd >= 0) close(t->fd);
     free(t);
     free(slot);
-    napi_throw_error(env, NULL, "precise-timer: timerfd_create failed");
+    napi_throw_error(env, NULL, "media-io: timerfd_create failed");
     return NULL;
   }
   uv_unref((uv_handle_t *)&t->poll); /* like an unref'd setTimeout: a running clock does not hold the process open */
@@ -171,44 +173,25 @@ static napi_value js_timer_open(napi_env env, napi_callback_info info) {
 
 /* timerArm(timer, deadline): fires once when CLOCK_MONOTONIC reaches `deadline` ms (at once if past); 0 or -errno. */
 static napi_value js_timer_arm(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], r;
-  double ms;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
-    napi_throw_type_error(env, NULL, "precise-timer: too few arguments");
-    return NULL;
-  }
-  precise_timer *t = timer_arg(env, argv[0]);
-  if (!t) return NULL;
-  if (napi_get_value_double(env, argv[1], &ms) != napi_ok || !(ms > -1e15 && ms < 1e15)) {
-    napi_throw_type_error(env, NULL, "precise-timer: expected a finite deadline in ms");
-    return NULL;
-  }
-  struct itimerspec spec = {{0, 0}, {0, 1}}; /* an all-zero it_value would disarm: a past deadline is 1 ns */
-  if (ms > 0) {
-    spec.it_value.tv_sec = (time_t)(ms / 1e3);
-    spec.it_value.tv_nsec = (long)((ms - (double)spec.it_value.tv_sec * 1e3) * 1e6);
-    if (spec.it_value.tv_nsec >= 1000000000L) spec.it_value.tv_nsec = 999999999L;
-    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
-  }
+  precise_timer *t;
+  struct itimerspec spec = {{0, 0}, {0, 0}};
+  if (!args(env, info, 2, argv) || !(t = timer_arg(env, argv[0])) || !deadline_arg(env, argv[1], &spec.it_value)) return NULL;
+  /* An all-zero it_value would disarm: a deadline at or before the clock's zero is 1 ns, long past. */
+  if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
   napi_create_int32(env, timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &spec, NULL) < 0 ? -errno : 0, &r);
   return r;
 }
 
 /* timerDisarm(timer): a pending expiry will not call back. */
 static napi_value js_timer_disarm(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
+  precise_timer *t;
   uint64_t expirations;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
-    napi_throw_type_error(env, NULL, "precise-timer: too few arguments");
-    return NULL;
-  }
-  precise_timer *t = timer_arg(env, argv[0]);
-  if (!t) return NULL;
+  if (!args(env, info, 1, argv) || !(t = timer_arg(env, argv[0]))) return NULL;
   struct itimerspec off = {{0, 0}, {0, 0}};
   timerfd_settime(t->fd, 0, &off, NULL);
-  /* An expiry already counted but not yet polled would still wake the loop: read it away. */
+  /* An expiry already counted but not yet polled would still wake the loop: read it away (EAGAIN if none). */
   if (read(t->fd, &expirations, sizeof expirations) < 0) {
   }
   return NULL;
@@ -216,14 +199,9 @@ static napi_value js_timer_disarm(napi_env env, napi_callback_info info) {
 
 /* timerClose(timer): stops and frees it; using it afterwards is an Error. Closing twice is a no-op. */
 static napi_value js_timer_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
-    napi_throw_type_error(env, NULL, "precise-timer: too few arguments");
-    return NULL;
-  }
-  precise_timer **slot = slot_arg(env, argv[0]);
-  if (!slot) return NULL;
+  precise_timer **slot;
+  if (!args(env, info, 1, argv) || !(slot = slot_arg(env, argv[0]))) return NULL;
   if (*slot) shut(*slot);
   return NULL;
 }

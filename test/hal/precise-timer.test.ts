@@ -215,7 +215,7 @@ describe('FrameClock when its timerfd fails (mock: running out of file descripto
       'cannot be made',
       {
         timerOpen: () => {
-          throw new Error('precise-timer: timerfd_create failed');
+          throw new Error('media-io: timerfd_create failed');
         },
       },
     ],
