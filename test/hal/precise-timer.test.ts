@@ -5,6 +5,7 @@
  * scripts/bench/media-clock.bench.mjs measures those.
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
@@ -133,6 +134,30 @@ describe.skipIf(!mediaIo)(`PreciseTimer on hal/native (skipped only when the mod
     const w = new Worker(`const io = require(${JSON.stringify(modulePath)}); io.timerArm(io.timerOpen(() => {}), io.monotonicMs() + 60000); setInterval(() => {}, 1000); require('worker_threads').parentPort.postMessage('armed');`, { eval: true });
     await new Promise((resolve) => w.once('message', resolve));
     expect(await w.terminate()).toBe(1);
+  });
+
+  it('closing a timer gives its descriptor back: 500 opened and closed leave none behind', () => {
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    const timers = Array.from({ length: 500 }, () => new PreciseTimer(mediaIo!, () => {}));
+    expect(open()).toBeGreaterThanOrEqual(before + 500);
+    for (const t of timers) t.close();
+    expect(open()).toBe(before);
+  });
+
+  it('a timer whose handle is dropped without closing is freed by the garbage collector (its descriptor given back)', () => {
+    const script = `
+      const fs = require('node:fs');
+      const io = require(${JSON.stringify(modulePath)});
+      const open = () => fs.readdirSync('/proc/self/fd').length;
+      const before = open();
+      for (let i = 0; i < 200; i++) io.timerArm(io.timerOpen(() => {}), io.monotonicMs() + 60000);
+      const opened = open() - before;
+      // Finalizers run after the collection, from the event loop: look on a later turn.
+      setTimeout(() => { global.gc(); setTimeout(() => { global.gc(); setTimeout(() => console.log(JSON.stringify({ opened, left: open() - before })), 50); }, 50); }, 10);`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ opened: 200, left: 0 });
   });
 
   it('an armed timer does not keep the process alive (like an unref-ed setTimeout)', () => {
