@@ -3,8 +3,9 @@
  * CLOCK_MONOTONIC deadline and watched by libuv (uv_poll), whose callback runs in JavaScript like any other I/O.
  *
  * Why: libuv's timers count whole milliseconds, so a 20 ms packet clock on the main thread either fires up to 1 ms
- * off or, as hal/frame-clock.ts did, wakes a millisecond early on a timer and sleeps the rest in Atomics.wait: two
- * wake-ups per tick (the largest part of a call's CPU on the development VM, where a wake-up costs about 90 us)
+ * off or, as hal/frame-clock.ts does without this, wakes a millisecond early on a timer and sleeps the rest in
+ * Atomics.wait: two wake-ups per tick (the largest part of a call's CPU on the development VM, where waking a Node
+ * thread costs about 100 us)
  * and the whole thread blocked for the last millisecond, SIP and the API included. A timerfd wakes the loop once, at
  * the deadline, and blocks nothing.
  *
