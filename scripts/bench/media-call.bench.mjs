@@ -22,8 +22,8 @@ const WARMUP_MS = 2000;
 const endScript = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'media-end.mjs');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function startEnd(mode, remotePort = 9) {
-  const proc = spawn(process.execPath, ['--expose-gc', endScript, mode, String(remotePort)], { stdio: ['pipe', 'pipe', 'inherit'] });
+function startEnd(mode, remotePort = 9, nodeFlags = []) {
+  const proc = spawn(process.execPath, ['--expose-gc', ...nodeFlags, endScript, mode, String(remotePort)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = [];
   let wake = () => {};
   createInterface({ input: proc.stdout }).on('line', (l) => (lines.push(l), wake()));
@@ -79,6 +79,29 @@ async function ours(mode) {
   return { perMin, mediaThread, report };
 }
 
+/**
+ * Bytes the near end allocates per 20 ms tick (one packet sent, one received) in steady state: its heap growth over
+ * a window in which no collection runs at all (a 128 MB young generation, V8's memory reducer off), so nothing
+ * allocated is collected before it is counted. Heap growth under default settings, as the lines above report it,
+ * swings with when the young generation happens to be collected; this does not. After a 5 s warm-up. Node itself
+ * allocates in the background (10-20 KiB/s seen here with no clock at all), so the floor is a process whose clock
+ * ticks with no media code, measured the same way in the same run.
+ */
+async function allocation(mode) {
+  const far = mode === 'clock-only' ? undefined : startEnd('main');
+  const farPort = far ? Number(await far.next()) : 9;
+  const near = startEnd(mode, farPort, ['--min-semi-space-size=128', '--max-semi-space-size=128', '--no-memory-reducer']);
+  const nearPort = Number(await near.next());
+  far?.send(`remote ${nearPort}`);
+  await sleep(5000);
+  near.send('mark');
+  await sleep(Math.min(SECONDS, 20) * 1000);
+  near.send('report');
+  const r = JSON.parse(await near.next());
+  far?.proc.kill();
+  return { perTick: (r.heapGrowthKiB * 1024) / r.sent, ticks: r.sent, received: r.received, gcs: r.gcs };
+}
+
 const why = baresipMissing();
 let peer;
 if (why) peer = `baresip not measured: ${why}`;
@@ -99,6 +122,12 @@ if (mediaIo) {
   console.log(`media call CPU, one end, main thread on hal/native sockets, clock by timer and futex (two wake-ups per tick): ${mainNativeFutex.perMin.toFixed(3)} s per call-minute | main thread, clock by timerfd ${mainNative.perMin.toFixed(3)} s (measured in this run) | goal 0.3 s`);
   const n = mainNative.report;
   console.log(`media call heap growth, one end, main thread on hal/native sockets: ${n.heapGrowthKiB.toFixed(1)} KiB, GCs ${n.gcs} (${n.gcMs.toFixed(1)} ms) over ${SECONDS} s with ${n.sent} packets sent, ${n.received} received | main thread on node:dgram ${main.report.heapGrowthKiB.toFixed(1)} KiB, GCs ${main.report.gcs} (measured in this run)`);
+}
+if (mediaIo) {
+  const native = await allocation('main-native');
+  const floor = await allocation('clock-only');
+  const gcNote = native.gcs + floor.gcs === 0 ? 'no GC in either window' : `GCs in the windows: ${native.gcs} and ${floor.gcs}, so both read low`;
+  console.log(`media call allocation, one end, main thread on hal/native sockets: ${native.perTick.toFixed(0)} B per 20 ms tick (${native.ticks} packets sent, ${native.received} received; ${gcNote}), ${(native.perTick - floor.perTick).toFixed(0)} B above the floor | floor, the same process with its clock ticking and no media code ${floor.perTick.toFixed(0)} B per tick (measured in this run) | goal 0 above the floor`);
 }
 const timers = await ours('main-timers');
 console.log(`media call CPU, one end, main thread, timers only (no precise sleep): ${timers.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);

@@ -22,6 +22,8 @@
 //                datagram and draining its socket (lib/native-floor-worker.mjs), the native engine's own floor
 //   floor-sleep: no media code and no socket: a thread that wakes 50 times a second and does nothing (Atomics.wait),
 //                the least any Node process with a 20 ms packet clock can cost on this machine
+//   clock-only:  a FrameClock on the main thread, waking as in main-native, whose ticks do nothing: the allocation
+//                floor of this harness (its clock, stdin and GC observer) for the per-packet allocation figure
 import dgram from 'node:dgram';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -111,6 +113,10 @@ if (mode === 'main' || mode === 'main-timers' || mode === 'main-native' || mode 
   const { Worker } = await import('node:worker_threads');
   new Worker(`const s = new Int32Array(new SharedArrayBuffer(4)); const t0 = performance.now();
     for (let n = 1; ; n++) { const w = t0 + n * 20 - performance.now(); if (w > 0) Atomics.wait(s, 0, 0, w); }`, { eval: true });
+} else if (mode === 'clock-only') {
+  let ticks = 0;
+  counts = () => ({ sent: ticks, received: 0 });
+  clock = new FrameClock(systemClock, 20, () => ticks++);
 } else throw new Error(`unknown mode ${mode}`);
 clock?.start();
 console.log(port);
@@ -123,6 +129,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
   if (cmd === 'remote') setRemote(Number(arg));
   if (cmd === 'mark') {
     global.gc?.();
+    await new Promise((r) => setTimeout(r, 100)); // the observer hears of that collection on a later turn
     (heap0 = process.memoryUsage().heapUsed), (gcs0 = gcs), (gcMs0 = gcMs);
   }
   if (cmd === 'report') {
