@@ -99,7 +99,7 @@ async function allocation(mode) {
   near.send('report');
   const r = JSON.parse(await near.next());
   far?.proc.kill();
-  return { perTick: (r.heapGrowthKiB * 1024) / r.sent, ticks: r.sent, received: r.received, gcs: r.gcs };
+  return { perTick: (r.heapGrowthKiB * 1024) / r.sentInWindow, ticks: r.sentInWindow, received: r.receivedInWindow, gcs: r.gcs };
 }
 
 const why = baresipMissing();
@@ -121,13 +121,13 @@ if (mediaIo) {
   const mainNativeFutex = await ours('main-native-futex');
   console.log(`media call CPU, one end, main thread on hal/native sockets, clock by timer and futex (two wake-ups per tick): ${mainNativeFutex.perMin.toFixed(3)} s per call-minute | main thread, clock by timerfd ${mainNative.perMin.toFixed(3)} s (measured in this run) | goal 0.3 s`);
   const n = mainNative.report;
-  console.log(`media call heap growth, one end, main thread on hal/native sockets: ${n.heapGrowthKiB.toFixed(1)} KiB, GCs ${n.gcs} (${n.gcMs.toFixed(1)} ms) over ${SECONDS} s with ${n.sent} packets sent, ${n.received} received | main thread on node:dgram ${main.report.heapGrowthKiB.toFixed(1)} KiB, GCs ${main.report.gcs} (measured in this run)`);
+  console.log(`media call heap growth, one end, main thread on hal/native sockets: ${n.heapGrowthKiB.toFixed(1)} KiB, GCs ${n.gcs} (${n.gcMs.toFixed(1)} ms) over ${SECONDS} s with ${n.sentInWindow} packets sent, ${n.receivedInWindow} received | main thread on node:dgram ${main.report.heapGrowthKiB.toFixed(1)} KiB, GCs ${main.report.gcs} (measured in this run)`);
 }
 if (mediaIo) {
   const native = await allocation('main-native');
   const floor = await allocation('clock-only');
   const gcNote = native.gcs + floor.gcs === 0 ? 'no GC in either window' : `GCs in the windows: ${native.gcs} and ${floor.gcs}, so both read low`;
-  console.log(`media call allocation, one end, main thread on hal/native sockets: ${native.perTick.toFixed(0)} B per 20 ms tick (${native.ticks} packets sent, ${native.received} received; ${gcNote}), ${(native.perTick - floor.perTick).toFixed(0)} B above the floor | floor, the same process with its clock ticking and no media code ${floor.perTick.toFixed(0)} B per tick (measured in this run) | goal 0 above the floor`);
+  console.log(`media call allocation, one end, main thread on hal/native sockets: ${native.perTick.toFixed(0)} B per 20 ms tick (${native.ticks} packets sent and ${native.received} received in the window; ${gcNote}), ${(native.perTick - floor.perTick).toFixed(0)} B above the floor | floor, the same process with its clock ticking and no media code ${floor.perTick.toFixed(0)} B per tick (measured in this run) | goal 0 above the floor`);
 }
 const timers = await ours('main-timers');
 console.log(`media call CPU, one end, main thread, timers only (no precise sleep): ${timers.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
@@ -141,7 +141,7 @@ console.log(`media call CPU floor, bare node:dgram (same packets and timer, no m
 // Node's dgram makes a Buffer and an address object for every datagram received and a request for every send, and
 // its timers a list entry per tick; the floor's own figure shows how much of ours is that.
 const d = dgramFloor.report;
-console.log(`media call heap growth, one end: ${r.heapGrowthKiB.toFixed(1)} KiB, GCs ${r.gcs} (${r.gcMs.toFixed(1)} ms) over ${SECONDS} s with ${r.sent} packets sent, ${r.received} received, ${r.lost} lost | bare node:dgram floor ${d.heapGrowthKiB.toFixed(1)} KiB, GCs ${d.gcs} (${d.gcMs.toFixed(1)} ms) (measured in this run)`);
+console.log(`media call heap growth, one end: ${r.heapGrowthKiB.toFixed(1)} KiB, GCs ${r.gcs} (${r.gcMs.toFixed(1)} ms) over ${SECONDS} s with ${r.sentInWindow} packets sent, ${r.receivedInWindow} received, ${r.lost} lost | bare node:dgram floor ${d.heapGrowthKiB.toFixed(1)} KiB, GCs ${d.gcs} (${d.gcMs.toFixed(1)} ms) (measured in this run)`);
 const syncFloor = await ours('floor-sync');
 console.log(`media call CPU floor, a Node thread with no event loop (Atomics.wait clock, fs.writeSync/readSync on the socket, no media code): ${syncFloor.perMin.toFixed(3)} s per call-minute (${syncFloor.report.sent} sent, ${syncFloor.report.received} received) | ${peer} | goal 0.3 s`);
 if (mediaIo) {

@@ -123,6 +123,7 @@ console.log(port);
 
 let heap0 = 0;
 let gcs0 = 0;
+let marked = {}; // the counts at `mark`, so the report can say how many packets its window held
 let gcMs0 = 0;
 createInterface({ input: process.stdin }).on('line', async (line) => {
   const [cmd, arg] = line.split(' ');
@@ -131,10 +132,12 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     global.gc?.();
     await new Promise((r) => setTimeout(r, 100)); // the observer hears of that collection on a later turn
     (heap0 = process.memoryUsage().heapUsed), (gcs0 = gcs), (gcMs0 = gcMs);
+    marked = await counts();
   }
   if (cmd === 'report') {
     const heap = process.memoryUsage().heapUsed;
-    console.log(JSON.stringify({ heapGrowthKiB: (heap - heap0) / 1024, gcs: gcs - gcs0, gcMs: gcMs - gcMs0, ...(await counts()) }));
+    const now = await counts();
+    console.log(JSON.stringify({ heapGrowthKiB: (heap - heap0) / 1024, gcs: gcs - gcs0, gcMs: gcMs - gcMs0, ...now, sentInWindow: now.sent - (marked.sent ?? 0), receivedInWindow: now.received - (marked.received ?? 0) }));
     process.exit(0);
   }
 });
