@@ -24,7 +24,9 @@ import { PreciseTimer } from './precise-timer.js';
  * the pause. src/media/rtp-stream-thread.ts runs a stream and its FrameClock in a worker with a heap of its own for
  * that reason; on its native engine the FrameClock runs on a LoopClock (hal/loop-clock.ts) and the thread sleeps in
  * the kernel instead (the placements and engines are measured side by side by the two media benches). The clock's
- * own heap traffic is one timer object per tick when it wakes by timer, none measurable by timerfd.
+ * own heap traffic is one timer object per tick when it wakes by timer, none by timerfd; either way V8 boxes the
+ * tick's time values (a few 16-byte numbers) until it optimizes this code, which at 50 ticks a second takes minutes
+ * (media-call.bench.mjs measures allocation per tick with no GC in its window).
  *
  * Catch-up after a stall (GC pause, a busy event loop, a suspended process): frames that became due during the stall
  * are emitted at once, back to back, up to `maxBurst` of them; older ones are skipped and counted. A short stall is
