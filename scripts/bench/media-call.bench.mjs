@@ -80,11 +80,11 @@ async function ours(mode) {
 }
 
 /**
- * Bytes the near end allocates per 20 ms tick (one packet sent, one received) in steady state: its heap growth over
- * a window in which no collection runs at all (a 128 MB young generation, V8's memory reducer off), so nothing
- * allocated is collected before it is counted. Heap growth under default settings, as the lines above report it,
- * swings with when the young generation happens to be collected; this does not. After a 5 s warm-up. Node itself
- * allocates in the background (10-20 KiB/s seen here with no clock at all), so the floor is a process whose clock
+ * Bytes the near end allocates per 20 ms tick (one packet sent, one received) in steady state: the growth of its
+ * young generation over a window in which no collection runs at all (a 128 MB young generation, V8's memory reducer
+ * off), so nothing allocated is collected before it is counted. Heap growth under default settings, as the lines
+ * above report it, swings with when the young generation happens to be collected, and the whole heap's growth with
+ * the code V8 compiles as it optimizes; this does neither. After a 5 s warm-up. The floor is a process whose clock
  * ticks with no media code, measured the same way in the same run.
  */
 async function allocation(mode) {
@@ -99,7 +99,7 @@ async function allocation(mode) {
   near.send('report');
   const r = JSON.parse(await near.next());
   far?.proc.kill();
-  return { perTick: (r.heapGrowthKiB * 1024) / r.sentInWindow, ticks: r.sentInWindow, received: r.receivedInWindow, gcs: r.gcs };
+  return { perTick: r.youngGrowthBytes / r.sentInWindow, ticks: r.sentInWindow, received: r.receivedInWindow, gcs: r.gcs };
 }
 
 const why = baresipMissing();

@@ -26,6 +26,7 @@
 //                floor of this harness (its clock, stdin and GC observer) for the per-packet allocation figure
 import dgram from 'node:dgram';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createInterface } from 'node:readline';
 import { systemClock, seededRandom } from '../../../dist/hal/clock.js';
 import { FrameClock } from '../../../dist/hal/frame-clock.js';
@@ -124,6 +125,10 @@ console.log(port);
 let heap0 = 0;
 let gcs0 = 0;
 let marked = {}; // the counts at `mark`, so the report can say how many packets its window held
+let young0 = 0;
+// Bytes in the young generation, where every short-lived object is made; compiled code and feedback, which V8 adds
+// as it optimizes, go to other spaces and would blur a per-packet figure.
+const youngBytes = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_used_size ?? 0;
 let gcMs0 = 0;
 createInterface({ input: process.stdin }).on('line', async (line) => {
   const [cmd, arg] = line.split(' ');
@@ -133,11 +138,13 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     await new Promise((r) => setTimeout(r, 100)); // the observer hears of that collection on a later turn
     (heap0 = process.memoryUsage().heapUsed), (gcs0 = gcs), (gcMs0 = gcMs);
     marked = await counts();
+    young0 = youngBytes();
   }
   if (cmd === 'report') {
     const heap = process.memoryUsage().heapUsed;
+    const youngGrowth = youngBytes() - young0;
     const now = await counts();
-    console.log(JSON.stringify({ heapGrowthKiB: (heap - heap0) / 1024, gcs: gcs - gcs0, gcMs: gcMs - gcMs0, ...now, sentInWindow: now.sent - (marked.sent ?? 0), receivedInWindow: now.received - (marked.received ?? 0) }));
+    console.log(JSON.stringify({ heapGrowthKiB: (heap - heap0) / 1024, youngGrowthBytes: youngGrowth, gcs: gcs - gcs0, gcMs: gcMs - gcMs0, ...now, sentInWindow: now.sent - (marked.sent ?? 0), receivedInWindow: now.received - (marked.received ?? 0) }));
     process.exit(0);
   }
 });
