@@ -23,7 +23,7 @@ export { SerialSlicController, SerialSlicLine } from './drivers/serial-slic.js';
 export { PROTOCOL_VERSION as SERIAL_SLIC_PROTOCOL_VERSION } from './drivers/serial-slic-protocol.js';
 export { openGpioDriver } from './drivers/gpio-auto.js';
 export { Ag1171Line } from './drivers/ag1171-line.js';
-export { mediaIo, mediaIoMissing } from './media-io.js';
+export { mediaIo, mediaIoMissing, monotonicOffset } from './media-io.js';
 export type { MediaIo, NativeTimerHandle } from './media-io.js';
 export { PreciseTimer } from './precise-timer.js';
 export { NativeUdpSocket, NativeUdpSocketError, MAX_DRAIN } from './native-udp-socket.js';

@@ -49,9 +49,11 @@ export interface MediaIo {
    * disarmed at first, not keeping the loop alive. hal/precise-timer.ts wraps it.
    */
   timerOpen(fire: () => void): NativeTimerHandle;
-  /** Arms it to fire once when monotonicMs() reaches `deadline` (at once for a deadline past); 0 or -errno. */
+  /**
+   * Arms it to fire once when monotonicMs() reaches `deadline` (at once for a deadline past), replacing any earlier
+   * arming and forgetting an expiry not yet delivered; 0 or -errno.
+   */
   timerArm(timer: NativeTimerHandle, deadline: number): number;
-  timerDisarm(timer: NativeTimerHandle): void;
   /** Frees it; a closed timer is an Error to arm. Closing twice, or from its own callback, is fine. */
   timerClose(timer: NativeTimerHandle): void;
 }
@@ -63,6 +65,19 @@ export type NativeTimerHandle = { readonly __nativeTimer: unique symbol };
 export const EAGAIN = 11;
 export const EADDRINUSE = 98;
 export const EMSGSIZE = 90;
+
+// Covers the rounding of ms doubles of a large monotonic time (about 1e-7 ms).
+const ROUNDING_MARGIN_MS = 1e-4;
+
+/**
+ * monotonicMs() minus `clock.now()`, for moving times between the module's clock and a Clock's (arrival times onto
+ * the stream's clock, deadlines onto the kernel's). Both read CLOCK_MONOTONIC, so they differ by a constant; reading
+ * the Clock first bounds it from above, so a deadline moved onto the monotonic clock with this is never early.
+ */
+export function monotonicOffset(io: Pick<MediaIo, 'monotonicMs'>, clock: { now(): number }): number {
+  const before = clock.now();
+  return io.monotonicMs() - before + ROUNDING_MARGIN_MS;
+}
 
 /** Where `npm run build` puts the module, from this file in hal/ or in dist/hal/. */
 function modulePath(): string {

@@ -10,7 +10,7 @@
  */
 import type { Clock } from './clock.js';
 import type { DatagramListener, DatagramSocket, DatagramSource } from './datagram-socket.js';
-import { EADDRINUSE, EMSGSIZE, type MediaIo } from './media-io.js';
+import { EADDRINUSE, EMSGSIZE, monotonicOffset, type MediaIo } from './media-io.js';
 
 /** Larger than any RTP or RTCP packet a G.711 call carries; a longer datagram is cut and then fails to parse. */
 const RECEIVE_BYTES = 2048;
@@ -55,7 +55,7 @@ export class NativeUdpSocket implements DatagramSocket {
     const fd = io.udpOpen(address, port);
     if (fd === -EADDRINUSE) return undefined;
     if (fd < 0) throw new NativeUdpSocketError(-fd, `cannot bind UDP ${address} port ${port}: errno ${-fd}`);
-    return new NativeUdpSocket(io, fd, io.monotonicMs() - clock.now());
+    return new NativeUdpSocket(io, fd, monotonicOffset(io, clock));
   }
 
   private constructor(

@@ -9,28 +9,21 @@
  * to about 0.3); scripts/bench/media-clock.bench.mjs measures both beside each other.
  */
 import { systemClock } from './clock.js';
-import type { MediaIo, NativeTimerHandle } from './media-io.js';
-
-// Timer deadlines are compared on systemClock: the margin covers the rounding of ms doubles of a large monotonic
-// time (about 1e-7 ms), so a timer never fires while systemClock still reads a hair before its deadline.
-const ROUNDING_MARGIN_MS = 1e-4;
+import { monotonicOffset, type MediaIo, type NativeTimerHandle } from './media-io.js';
 
 export type PreciseTimerState = 'open' | 'closed';
 
 export class PreciseTimer {
   state: PreciseTimerState = 'open';
   private readonly handle: NativeTimerHandle;
-  /** monotonicMs() minus systemClock.now(), rounded up, so a deadline converted with it is never early. */
+  /** monotonicMs() minus systemClock.now(), bounded from above, so a deadline converted with it is never early. */
   private readonly offset: number;
 
   constructor(
     private readonly io: MediaIo,
     fire: () => void,
   ) {
-    // systemClock is performance.now(), which reads CLOCK_MONOTONIC too: the two differ by a constant. Reading
-    // systemClock just before the monotonic clock bounds that constant from above.
-    const before = systemClock.now();
-    this.offset = io.monotonicMs() - before + ROUNDING_MARGIN_MS;
+    this.offset = monotonicOffset(io, systemClock); // systemClock is performance.now(): CLOCK_MONOTONIC too
     this.handle = io.timerOpen(fire);
   }
 
@@ -41,10 +34,6 @@ export class PreciseTimer {
    */
   armAt(deadline: number): boolean {
     return this.io.timerArm(this.handle, deadline + this.offset) === 0;
-  }
-
-  disarm(): void {
-    if (this.state === 'open') this.io.timerDisarm(this.handle);
   }
 
   close(): void {

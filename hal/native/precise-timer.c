@@ -70,13 +70,16 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   precise_timer *t = (precise_timer *)handle;
   uint64_t expirations;
   (void)events;
-  /* Cleared first: a level-triggered poll would otherwise call again at once. EAGAIN: a disarm raced the wake. */
+  /*
+   * Cleared first: a level-triggered poll would otherwise call again at once. EAGAIN: the timer was armed again
+   * after the loop saw it ready (arming clears the count of expiries not yet read), so there is nothing to call.
+   */
   if (status < 0 || read(t->fd, &expirations, sizeof expirations) != (ssize_t)sizeof expirations || t->closing) return;
   napi_env env = t->env;
   napi_handle_scope scope;
   napi_value fn, recv, result;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  if (napi_get_reference_value(env, t->callback, &fn) == napi_ok && fn != NULL && napi_get_global(env, &recv) == napi_ok) {
+  if (napi_get_reference_value(env, t->callback, &fn) == napi_ok && napi_get_global(env, &recv) == napi_ok) {
     /*
      * make_callback, not call_function: it runs process.nextTick and microtasks after, as libuv's own timers do.
      * The receiver must be an object for N-API; the callback is a closure and ignores `this`.
@@ -117,8 +120,9 @@ static precise_timer *timer_arg(napi_env env, napi_value v) {
 
 /*
  * The external holds a slot pointing at the timer, so that a closed timer is an Error to use, never a dangling
- * pointer. The timer's strong reference to its callback normally keeps the external reachable until close; an
- * external collected with its timer still open (its owner dropped without closing) shuts the timer.
+ * pointer. A callback that reaches its own handle (FrameClock's does, through the PreciseTimer) keeps both alive
+ * until close, like a pending setTimeout; a handle collected with its timer still open (dropped without closing,
+ * by a callback that never reaches it) shuts the timer.
  */
 static void finalize_slot(napi_env env, void *data, void *hint) {
   precise_timer **slot = data;
@@ -130,11 +134,11 @@ static void finalize_slot(napi_env env, void *data, void *hint) {
 
 /* timerOpen(callback): a disarmed timer on this thread's loop that does not keep the loop alive. */
 static napi_value js_timer_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], external, name;
   napi_valuetype type;
   uv_loop_t *loop;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
+  if (!args(env, info, 1, argv)) return NULL;
+  if (napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
     napi_throw_type_error(env, NULL, "media-io: timerOpen expects a callback");
     return NULL;
   }
@@ -153,10 +157,11 @@ static napi_value js_timer_open(napi_env env, napi_callback_info info) {
   t->env = env;
   t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (t->fd < 0 || uv_poll_init(loop, &t->poll, t->fd) != 0) {
+    const char *why = t->fd < 0 ? "media-io: timerfd_create failed" : "media-io: the event loop cannot watch the timerfd";
     if (t->fd >= 0) close(t->fd);
     free(t);
     free(slot);
-    napi_throw_error(env, NULL, "media-io: timerfd_create failed");
+    napi_throw_error(env, NULL, why);
     return NULL;
   }
   uv_unref((uv_handle_t *)&t->poll); /* like an unref'd setTimeout: a running clock does not hold the process open */
@@ -184,20 +189,6 @@ static napi_value js_timer_arm(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/* timerDisarm(timer): a pending expiry will not call back. */
-static napi_value js_timer_disarm(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  precise_timer *t;
-  if (!args(env, info, 1, argv) || !(t = timer_arg(env, argv[0]))) return NULL;
-  /*
-   * Setting the timer also clears the count of expiries not yet read, so one already due is forgotten too; if the
-   * loop has its readiness in hand already, on_readable finds nothing to read (EAGAIN) and calls no one.
-   */
-  struct itimerspec off = {{0, 0}, {0, 0}};
-  timerfd_settime(t->fd, 0, &off, NULL);
-  return NULL;
-}
-
 /* timerClose(timer): stops and frees it; using it afterwards is an Error. Closing twice is a no-op. */
 static napi_value js_timer_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -211,7 +202,7 @@ void precise_timer_export(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
     napi_callback cb;
-  } fns[] = {{"timerOpen", js_timer_open}, {"timerArm", js_timer_arm}, {"timerDisarm", js_timer_disarm}, {"timerClose", js_timer_close}};
+  } fns[] = {{"timerOpen", js_timer_open}, {"timerArm", js_timer_arm}, {"timerClose", js_timer_close}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;
     napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
