@@ -25,11 +25,13 @@ export class FrameAssembler {
   private fill = 0;
   constructor(private readonly emit: (frame: Int16Array) => void) {}
 
-  push(samples: Int16Array): void {
+  /** Takes the first `length` samples (a length, not a subarray: no view is made per chunk). */
+  push(samples: Int16Array, length = samples.length): void {
+    const frame = this.frame;
     let i = 0;
-    while (i < samples.length) {
-      const n = Math.min(AUDIO_FRAME_SAMPLES - this.fill, samples.length - i);
-      this.frame.set(samples.subarray(i, i + n), this.fill);
+    while (i < length) {
+      const n = Math.min(AUDIO_FRAME_SAMPLES - this.fill, length - i);
+      for (let k = 0; k < n; k++) frame[this.fill + k] = samples[i + k];
       this.fill += n;
       i += n;
       if (this.fill === AUDIO_FRAME_SAMPLES) {

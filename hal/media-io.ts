@@ -11,8 +11,9 @@
  * Each function is one system call returning a number: a negative errno on failure, never an exception, and it
  * allocates nothing; buffers are the caller's and are filled in place. Everything else (RTP, the jitter buffer,
  * G.711) stays in TypeScript. Three users: the agent's call media on the main thread (NativeUdpSockets read once per
- * frame), the media thread's native engine (src/media/rtp-stream-worker.ts), and FrameClock's precise timer on an
- * event loop (hal/precise-timer.ts), which wakes a thread once per tick instead of twice.
+ * frame), the media thread's native engine (src/media/rtp-stream-worker.ts), FrameClock's precise timer on an
+ * event loop (hal/precise-timer.ts), which wakes a thread once per tick instead of twice, and the sound card's pipes
+ * to arecord and aplay (hal/drivers/card-pipe.ts), read and written without a stream's Buffer per chunk.
  *
  * When the module did not build (no C compiler on the machine), `mediaIo` is undefined, `mediaIoMissing` says why,
  * and both use Node's own sockets and timers instead: the same behaviour at a higher CPU cost.
@@ -56,15 +57,38 @@ export interface MediaIo {
   timerArm(timer: NativeTimerHandle, deadline: number): number;
   /** Frees it; a closed timer is an Error to arm. Closing twice, or from its own callback, is fine. */
   timerClose(timer: NativeTimerHandle): void;
+  /**
+   * A pipe for a child's stdin or stdout (hal/native/pcm-pipe.c): into `fds`, [0] this process's end (non-blocking;
+   * the read end when `parentReads`), [1] the child's end (blocking), both close-on-exec. 0 or -errno.
+   */
+  pipeOpen(parentReads: boolean, fds: Int32Array): number;
+  /**
+   * Calls `readable` on this thread's loop while `fd` has bytes or has ended (until pipeRead drains it or sees the
+   * end). The watch owns fd: pipeWatchClose closes it. It does not keep the loop alive.
+   */
+  pipeWatch(fd: number, readable: () => void): NativePipeWatch;
+  /** Stops the watch and closes its fd; a closed watch is an Error to use. Closing twice, or from its callback, is fine. */
+  pipeWatchClose(watch: NativePipeWatch): void;
+  /** Reads into bytes[offset, offset + length); the count, 0 at the end of the pipe, or -errno (-EAGAIN: none yet). */
+  pipeRead(fd: number, bytes: Uint8Array, offset: number, length: number): number;
+  /** Writes bytes[offset, offset + length); the count, or -errno (-EAGAIN: full; -EPIPE: the reader is gone). */
+  pipeWrite(fd: number, bytes: Uint8Array, offset: number, length: number): number;
+  /** Bytes in the pipe not yet read by its other end (FIONREAD), or -errno. */
+  pipeQueued(fd: number): number;
+  /** Closes an fd nobody watches; 0 or -errno. */
+  pipeClose(fd: number): number;
 }
 
 /** An opaque handle (an N-API external) from timerOpen. */
 export type NativeTimerHandle = { readonly __nativeTimer: unique symbol };
+/** An opaque handle (an N-API external) from pipeWatch. */
+export type NativePipeWatch = { readonly __nativePipeWatch: unique symbol };
 
 /** errno values the callers test for (Linux). */
 export const EAGAIN = 11;
 export const EADDRINUSE = 98;
 export const EMSGSIZE = 90;
+export const EPIPE = 32;
 
 // Covers the rounding of ms doubles of a large monotonic time (about 1e-7 ms).
 const ROUNDING_MARGIN_MS = 1e-4;

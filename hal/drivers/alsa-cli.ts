@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { AUDIO_FRAME_MS, type AudioPort } from '../audio-port.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { DeviceUnavailableError, type HalLog } from '../errors.js';
+import { mediaIo } from '../media-io.js';
+import { nativeCardPipes, streamCardPipes, type CapturePipe, type CardPipes, type PlaybackPipe } from './card-pipe.js';
 import { CapturePipeline, PlaybackPipeline } from './pcm-pipeline.js';
 
 export interface AlsaCliOptions {
@@ -19,6 +21,8 @@ export interface AlsaCliOptions {
   env?: NodeJS.ProcessEnv;
   captureConfigKey?: string;
   playbackConfigKey?: string;
+  /** How the audio crosses to the children: hal/native's pipes when the module is built (card-pipe.ts says why). */
+  pipes?: CardPipes;
 }
 
 type AlsaPortState = 'idle' | 'starting' | 'running' | 'restarting' | 'closed';
@@ -40,9 +44,16 @@ export class AlsaCliAudioPort implements AudioPort {
   private state: AlsaPortState = 'idle';
   private arecord: ChildProcess | undefined;
   private aplay: ChildProcess | undefined;
+  private capturePipe: CapturePipe | undefined;
+  private playbackPipe: PlaybackPipe | undefined;
   private readonly listeners: Array<(pcm: Int16Array) => void> = [];
   private readonly capture: CapturePipeline;
   private readonly playback: PlaybackPipeline;
+  /** One frame for the card, reused: the pipe copies it. */
+  private readonly playBytes: Uint8Array;
+  /** Bytes of a 20 ms frame at the card's rate. */
+  private readonly frameBytes: number;
+  readonly pipes: CardPipes;
   private readonly cardRate: number;
   private readonly periodUs: number;
   private readonly bufferUs: number;
@@ -56,7 +67,10 @@ export class AlsaCliAudioPort implements AudioPort {
     this.periodUs = opts.periodUs ?? AUDIO_FRAME_MS * 1000;
     this.bufferUs = opts.bufferUs ?? 40_000;
     this.capture = new CapturePipeline(this.cardRate, (f) => this.deliver(f));
-    this.playback = new PlaybackPipeline(this.cardRate);
+    this.playback = new PlaybackPipeline(this.cardRate, 0);
+    this.playBytes = new Uint8Array(this.playback.frameBytes);
+    this.frameBytes = ((this.cardRate * 2) / 1000) * AUDIO_FRAME_MS;
+    this.pipes = opts.pipes ?? (mediaIo ? nativeCardPipes(mediaIo) : streamCardPipes);
     // Capture hands data over a period at a time, which adds only what a period has beyond the 20 ms frame; playback
     // sits behind up to a full buffer.
     this.addedLatencyMs = Math.max(0, this.periodUs / 1000 - AUDIO_FRAME_MS) + this.bufferUs / 1000 + this.capture.delayMs + this.playback.delayMs;
@@ -67,14 +81,11 @@ export class AlsaCliAudioPort implements AudioPort {
   }
 
   play(pcm: Int16Array): void {
-    const stdin = this.aplay?.stdin;
-    if (this.state !== 'running' || !stdin || !stdin.writable) return;
-    const frameBytes = ((this.cardRate * 2) / 1000) * 20;
-    if (stdin.writableLength > MAX_PLAYBACK_BACKLOG_FRAMES * frameBytes) {
+    const pipe = this.playbackPipe;
+    if (this.state !== 'running' || !pipe) return;
+    if (pipe.queuedBytes() > MAX_PLAYBACK_BACKLOG_FRAMES * this.frameBytes || !pipe.write(this.playBytes, this.playback.convertInto(pcm, this.playBytes))) {
       this.playbackDropped++;
-      return;
     }
-    stdin.write(this.playback.convert(pcm));
   }
 
   /** Resolves once arecord delivers audio; rejects with DeviceUnavailableError if either process fails first. */
@@ -97,7 +108,9 @@ export class AlsaCliAudioPort implements AudioPort {
     this.state = 'closed';
     this.opts.clock.clearTimeout(this.restartTimer);
     const ply = this.aplay;
+    const plyPipe = this.playbackPipe;
     this.aplay = undefined;
+    this.playbackPipe = undefined;
     this.killBoth();
     if (ply && ply.exitCode === null && ply.signalCode === null) {
       await new Promise<void>((resolve) => {
@@ -106,9 +119,9 @@ export class AlsaCliAudioPort implements AudioPort {
           this.opts.clock.clearTimeout(t);
           resolve();
         });
-        ply.stdin?.end();
+        plyPipe?.end();
       });
-    }
+    } else plyPipe?.end();
   }
 
   private args(device: string): string[] {
@@ -126,25 +139,25 @@ export class AlsaCliAudioPort implements AudioPort {
         settled = true;
         reject(err);
       };
-      const rec = spawn('arecord', this.args(this.opts.captureDevice), { env: this.opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      const ply = spawn('aplay', this.args(this.opts.playbackDevice), { env: this.opts.env ?? process.env, stdio: ['pipe', 'ignore', 'pipe'] });
-      this.arecord = rec;
-      this.aplay = ply;
-      const recErr = collectStderr(rec);
-      const plyErr = collectStderr(ply);
-      ply.stdin?.on('error', () => {
-        // EPIPE when aplay died: the exit handler reports it.
-      });
-      rec.on('error', (e) => fail(new DeviceUnavailableError(this.opts.captureDevice, capKey, `cannot run arecord (alsa-utils): ${e.message}`)));
-      ply.on('error', (e) => fail(new DeviceUnavailableError(this.opts.playbackDevice, playKey, `cannot run aplay (alsa-utils): ${e.message}`)));
-      rec.stdout?.on('data', (chunk: Buffer) => {
+      const capture = (this.capturePipe = this.pipes.capture());
+      const playback = (this.playbackPipe = this.pipes.playback());
+      const env = this.opts.env ?? process.env;
+      // Should spawn itself throw, the caller's killBoth closes both pipes and stops a child already started.
+      const rec = (this.arecord = spawn('arecord', this.args(this.opts.captureDevice), { env, stdio: ['ignore', capture.childEnd, 'pipe'] }));
+      capture.attach(rec, (bytes, length) => {
         if (!settled) {
           settled = true;
           this.backoffMs = 500;
           resolve();
         }
-        this.capture.push(chunk);
+        this.capture.push(bytes, length);
       });
+      const ply = (this.aplay = spawn('aplay', this.args(this.opts.playbackDevice), { env, stdio: [playback.childEnd, 'ignore', 'pipe'] }));
+      playback.attach(ply);
+      const recErr = collectStderr(rec);
+      const plyErr = collectStderr(ply);
+      rec.on('error', (e) => fail(new DeviceUnavailableError(this.opts.captureDevice, capKey, `cannot run arecord (alsa-utils): ${e.message}`)));
+      ply.on('error', (e) => fail(new DeviceUnavailableError(this.opts.playbackDevice, playKey, `cannot run aplay (alsa-utils): ${e.message}`)));
       rec.on('exit', (code, sig) => {
         if (!settled) fail(new DeviceUnavailableError(this.opts.captureDevice, capKey, recErr().trim() || `arecord exited (${code ?? sig})`));
         else this.lost(rec, 'arecord', this.opts.captureDevice, code ?? sig, recErr());
@@ -184,11 +197,12 @@ export class AlsaCliAudioPort implements AudioPort {
   }
 
   private killBoth(): void {
+    this.capturePipe?.close();
+    this.playbackPipe?.end();
+    this.capturePipe = undefined;
+    this.playbackPipe = undefined;
     for (const p of [this.arecord, this.aplay]) {
-      if (p && p.exitCode === null && p.signalCode === null) {
-        p.stdin?.end();
-        p.kill('SIGTERM');
-      }
+      if (p && p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
     }
     this.arecord = undefined;
     this.aplay = undefined;

@@ -89,21 +89,24 @@ export class Resampler {
     return Math.ceil(((inputLength + 1) * this.up) / this.down) + 1;
   }
 
-  /** Converts `input`, writing into `output` (size it with maxOutput); returns the number of samples written. */
-  process(input: Int16Array, output: Int16Array): number {
+  /**
+   * Converts the first `length` samples of `input`, writing into `output` (size it with maxOutput); returns the
+   * number of samples written. A length rather than a subarray, so the card's path makes no view per chunk.
+   */
+  process(input: Int16Array, output: Int16Array, length = input.length): number {
     const k = this.tapsPerPhase;
     const keep = k - 1;
-    if (this.hist.length < keep + input.length) {
-      const bigger = new Float32Array(keep + input.length);
+    if (this.hist.length < keep + length) {
+      const bigger = new Float32Array(keep + length);
       bigger.set(this.hist.subarray(0, keep));
       this.hist = bigger;
     }
     const hist = this.hist;
-    for (let i = 0; i < input.length; i++) hist[keep + i] = input[i];
+    for (let i = 0; i < length; i++) hist[keep + i] = input[i];
     let out = 0;
     let i = this.nextIndex;
     let p = this.phase;
-    while (i < input.length) {
+    while (i < length) {
       if (out === output.length) throw new RangeError('resampler output array too small: size it with maxOutput()');
       const c = this.phases[p];
       const base = keep + i; // newest sample in the window
@@ -117,9 +120,9 @@ export class Resampler {
       }
     }
     this.phase = p;
-    this.nextIndex = i - input.length;
+    this.nextIndex = i - length;
     // Slide the last k-1 input samples to the front for the next call.
-    hist.copyWithin(0, input.length, input.length + keep);
+    hist.copyWithin(0, length, length + keep);
     return out;
   }
 

@@ -22,3 +22,32 @@ int deadline_arg(napi_env env, napi_value v, struct timespec *out) {
   if (out->tv_nsec >= 1000000000L) out->tv_nsec = 999999999L;
   return 1;
 }
+
+int int_arg(napi_env env, napi_value v, int32_t *out) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, NULL, "media-io: expected a number");
+    return 0;
+  }
+  return 1;
+}
+
+int bytes_arg(napi_env env, napi_value v, void **data, size_t *length) {
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "media-io: expected a Uint8Array");
+    return 0;
+  }
+  return 1;
+}
+
+int span_fits(int32_t offset, int32_t length, size_t size) {
+  return offset >= 0 && length >= 0 && (size_t)offset <= size && (size_t)length <= size - (size_t)offset;
+}
+
+void export_functions(napi_env env, napi_value exports, const named_function *fns, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
+}

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "arguments.h"
+#include "pcm-pipe.h"
 #include "precise-timer.h"
 
 #define SOCKADDR_BYTES ((int32_t)sizeof(struct sockaddr_in6))
@@ -46,24 +47,7 @@ static napi_value int32(napi_env env, int32_t v) {
   return r;
 }
 
-/* Arguments, checked (with arguments.h): a wrong type is a JS TypeError (a bug in the caller), never UB here. */
-static int int_arg(napi_env env, napi_value v, int32_t *out) {
-  if (napi_get_value_int32(env, v, out) != napi_ok) {
-    napi_throw_type_error(env, NULL, "media-io: expected a number");
-    return 0;
-  }
-  return 1;
-}
-
-static int bytes_arg(napi_env env, napi_value v, void **data, size_t *length) {
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "media-io: expected a Uint8Array");
-    return 0;
-  }
-  return 1;
-}
-
+/* Arguments are checked with arguments.h: a wrong type is a JS TypeError (a bug in the caller), never UB here. */
 static int f64_arg(napi_env env, napi_value v, double **data, size_t *length) {
   napi_typedarray_type type;
   if (napi_get_typedarray_info(env, v, &type, length, (void **)data, NULL, NULL) != napi_ok || type != napi_float64_array) {
@@ -186,7 +170,7 @@ static napi_value js_udp_send(napi_env env, napi_callback_info info) {
       !int_arg(env, argv[2], &offset) || !int_arg(env, argv[3], &length) || !bytes_arg(env, argv[4], &to, &to_size) ||
       !int_arg(env, argv[5], &to_len))
     return NULL;
-  if (offset < 0 || length < 0 || (size_t)offset + (size_t)length > data_len || to_len <= 0 || (size_t)to_len > to_size)
+  if (!span_fits(offset, length, data_len) || to_len <= 0 || (size_t)to_len > to_size)
     return int32(env, -EINVAL);
   ssize_t n = sendto(fd, (char *)data + offset, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)to, (socklen_t)to_len);
   return int32(env, n < 0 ? -errno : (int32_t)n);
@@ -277,23 +261,15 @@ static napi_value js_udp_close(napi_env env, napi_callback_info info) {
   return int32(env, close(fd) < 0 ? -errno : 0);
 }
 
-static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb) {
-  napi_value fn;
-  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
-  napi_set_named_property(env, exports, name, fn);
-}
-
 NAPI_MODULE_INIT() {
-  export_fn(env, exports, "monotonicMs", js_monotonic_ms);
-  export_fn(env, exports, "sleepUntilMs", js_sleep_until_ms);
-  export_fn(env, exports, "socketAddress", js_socket_address);
-  export_fn(env, exports, "udpOpen", js_udp_open);
-  export_fn(env, exports, "udpLocalPort", js_udp_local_port);
-  export_fn(env, exports, "udpSend", js_udp_send);
-  export_fn(env, exports, "udpReceive", js_udp_receive);
-  export_fn(env, exports, "describeAddress", js_describe_address);
-  export_fn(env, exports, "udpClose", js_udp_close);
+  static const named_function fns[] = {
+      {"monotonicMs", js_monotonic_ms}, {"sleepUntilMs", js_sleep_until_ms}, {"socketAddress", js_socket_address},
+      {"udpOpen", js_udp_open},         {"udpLocalPort", js_udp_local_port}, {"udpSend", js_udp_send},
+      {"udpReceive", js_udp_receive},   {"describeAddress", js_describe_address}, {"udpClose", js_udp_close},
+  };
+  export_functions(env, exports, fns, sizeof fns / sizeof fns[0]);
   precise_timer_export(env, exports);
+  pcm_pipe_export(env, exports);
   napi_value bytes;
   napi_create_int32(env, SOCKADDR_BYTES, &bytes);
   napi_set_named_property(env, exports, "SOCKADDR_BYTES", bytes);

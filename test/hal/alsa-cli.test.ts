@@ -5,6 +5,9 @@ import { FakeClock, systemClock } from '../../hal/clock.js';
 import type { HalLog } from '../../hal/errors.js';
 import { DeviceUnavailableError, silentLog } from '../../hal/errors.js';
 import { makeAlsaFilePcm, readRawS16, requireAlsaUtils } from '../support/alsa-file-pcm.js';
+import { nativeCardPipes, streamCardPipes, type CardPipes } from '../../hal/drivers/card-pipe.js';
+import { mediaIo, mediaIoMissing } from '../../hal/media-io.js';
+import { readdirSync, readFileSync } from 'node:fs';
 
 function ramp(n: number): Int16Array {
   const x = new Int16Array(n);
@@ -24,13 +27,29 @@ function collectFrames(port: AlsaCliAudioPort, count: number): Promise<Int16Arra
   });
 }
 
-describe('ALSA through arecord/aplay (real processes, ALSA file plugin, no sound card)', () => {
+const kinds: Array<[string, CardPipes | undefined, string | undefined]> = [
+  ['hal/native pipes', mediaIo && nativeCardPipes(mediaIo), mediaIoMissing],
+  ['Node streams', streamCardPipes, undefined],
+];
+
+describe.each(kinds)('ALSA through arecord/aplay over %s (real processes, ALSA file plugin, no sound card)', (kind, pipes, missing) => {
   beforeAll(() => requireAlsaUtils());
+  // CI builds the module (PI_ATA_NATIVE=required); on a machine without a C compiler only the streams can run.
+  if (!pipes) {
+    it.skip(`skipped: hal/native is ${missing}`, () => {});
+    return;
+  }
+  const open = (opts: Omit<ConstructorParameters<typeof AlsaCliAudioPort>[0], 'pipes'>) => new AlsaCliAudioPort({ ...opts, pipes });
+
+  it('uses the pipes it was given', () => {
+    const pcm = makeAlsaFilePcm(new Int16Array(160));
+    expect(open({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, env: pcm.env }).pipes.kind).toBe(kind === 'Node streams' ? 'streams' : 'native');
+  });
 
   it('captures the samples of the file-plugin infile as exact 160-sample frames at 8 kHz', async () => {
     const input = ramp(8000);
     const pcm = makeAlsaFilePcm(input);
-    const port = new AlsaCliAudioPort({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, env: pcm.env });
+    const port = open({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, env: pcm.env });
     const frames = collectFrames(port, 40);
     await port.start();
     const got = await frames;
@@ -40,7 +59,7 @@ describe('ALSA through arecord/aplay (real processes, ALSA file plugin, no sound
 
   it('plays frames into the file-plugin output unchanged', async () => {
     const pcm = makeAlsaFilePcm(new Int16Array(1600));
-    const port = new AlsaCliAudioPort({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, env: pcm.env });
+    const port = open({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, env: pcm.env });
     await port.start();
     const sent = ramp(160 * 5);
     for (let i = 0; i < 5; i++) port.play(sent.subarray(i * 160, (i + 1) * 160));
@@ -54,7 +73,7 @@ describe('ALSA through arecord/aplay (real processes, ALSA file plugin, no sound
     const tone = new Int16Array(n);
     for (let i = 0; i < n; i++) tone[i] = Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / 48000));
     const pcm = makeAlsaFilePcm(tone);
-    const port = new AlsaCliAudioPort({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', cardRate: 48000, clock: systemClock, log: silentLog, env: pcm.env });
+    const port = open({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', cardRate: 48000, clock: systemClock, log: silentLog, env: pcm.env });
     const frames = collectFrames(port, 40);
     await port.start();
     const got = await frames;
@@ -68,7 +87,7 @@ describe('ALSA through arecord/aplay (real processes, ALSA file plugin, no sound
 
   it('a missing capture device is a DeviceUnavailableError naming board.audio_in_device', async () => {
     const pcm = makeAlsaFilePcm(new Int16Array(160));
-    const port = new AlsaCliAudioPort({ captureDevice: 'no_such_pcm', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, env: pcm.env });
+    const port = open({ captureDevice: 'no_such_pcm', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, env: pcm.env });
     const err = await port.start().then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(DeviceUnavailableError);
     expect((err as DeviceUnavailableError).configKey).toBe('board.audio_in_device');
@@ -81,7 +100,7 @@ describe('ALSA through arecord/aplay (real processes, ALSA file plugin, no sound
     const logged: Array<[string, string | undefined]> = [];
     const rec = (level: string) => (_o: object, msg?: string) => void logged.push([level, msg]);
     const log: HalLog = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
-    const port = new AlsaCliAudioPort({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock, log, env: pcm.env });
+    const port = open({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock, log, env: pcm.env });
     let frames = 0;
     port.onFrame(() => frames++);
     await port.start();
@@ -96,7 +115,70 @@ describe('ALSA through arecord/aplay (real processes, ALSA file plugin, no sound
     await until(() => frames > before);
     await port.close();
   });
+
+  it('twenty starts and closes leave no descriptor and no child behind', async () => {
+    const pcm = makeAlsaFilePcm(ramp(8000));
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 20; i++) {
+      const port = open({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, env: pcm.env });
+      const frames = collectFrames(port, 2);
+      await port.start();
+      await frames;
+      await port.close();
+    }
+    // A closed watch lets go of its descriptor on a later turn of the loop; the count before may still hold pipes of
+    // the tests before this one, closing meanwhile, so it is a ceiling: a leak of one pipe per start would be 20 over.
+    await until(() => fds() <= before).catch(() => {});
+    expect(fds()).toBeLessThanOrEqual(before);
+    await until(() => children('arecord').length === 0);
+    expect(children('aplay')).toEqual([]);
+  });
 });
+
+describe.skipIf(!mediaIo)('ALSA over hal/native pipes: a stalled aplay (real processes, stopped by SIGSTOP)', () => {
+  beforeAll(() => requireAlsaUtils());
+
+  it('the earpiece backlog is cut at 6 frames in the pipe itself, where Node streams let the pipe take 2 s', async () => {
+    const sent = ramp(160 * 50);
+    const dropped: Record<string, number> = {};
+    for (const [name, pipes] of [['native', nativeCardPipes(mediaIo!)], ['streams', streamCardPipes]] as const) {
+      const pcm = makeAlsaFilePcm(new Int16Array(1600));
+      const port = new AlsaCliAudioPort({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, env: pcm.env, pipes });
+      await port.start();
+      const aplay = children('aplay')[0];
+      process.kill(aplay, 'SIGSTOP');
+      await until(() => procState(aplay) === 'T');
+      for (let i = 0; i < 50; i++) port.play(sent.subarray(i * 160, (i + 1) * 160));
+      dropped[name] = port.playbackDropped;
+      process.kill(aplay, 'SIGCONT');
+      await port.close();
+      if (name === 'native') {
+        // Frames are written while no more than 6 wait: the 7th is taken, the rest dropped; what aplay played is
+        // exactly the first 7 frames, whole and in order, then only the silence it pads its last period with.
+        const out = readRawS16(pcm.playbackFile);
+        expect(Array.from(out.subarray(0, 7 * 160))).toEqual(Array.from(sent.subarray(0, 7 * 160)));
+        expect(out.subarray(7 * 160).every((x) => x === 0)).toBe(true);
+      }
+    }
+    expect(dropped).toEqual({ native: 43, streams: 0 });
+  });
+});
+
+/** Pids of this process's children named `name`. */
+function children(name: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid), '-x', name]).toString().trim().split('\n').map(Number);
+  } catch {
+    return []; // pgrep exits 1 when none matches
+  }
+}
+
+/** The state letter of a process (R, S, T...) from /proc. */
+function procState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+}
 
 async function until(pred: () => boolean): Promise<void> {
   for (let i = 0; i < 200_000; i++) {
