@@ -6,6 +6,9 @@
 // that only wakes 50 times a second). On this VM every wake-up of a process costs tens of microseconds before any
 // code runs, and a call needs at least 50 of them a second, so the floors say how much of a figure is ours.
 // Heap growth and GC counts (perf_hooks) over the window are reported by our end itself.
+// Card lines: the same call on a board with a sound card, whose capture paces it. There is no card here, so arecord
+// reads ALSA's file plugin from a FIFO this script fills at real time (lib/card-fifo.mjs); hal/native's pipes to
+// arecord and aplay against Node's streams, and the card's path alone (each frame played straight back, no RTP).
 // MEDIA_CALL_SECONDS sets the measured window per line (default 30 s), after a 2 s warm-up.
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -16,14 +19,15 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { mediaIo, mediaIoMissing } from '../../dist/hal/media-io.js';
 import { MEDIA_THREAD_NICE } from '../../dist/src/media/rtp-stream-thread.js';
 import { baresipMissing, processRunNs, startBaresipCall } from './lib/baresip-call.mjs';
+import { cardFifo, paceCapture } from './lib/card-fifo.mjs';
 
 const SECONDS = Number(process.env.MEDIA_CALL_SECONDS ?? 30);
 const WARMUP_MS = 2000;
 const endScript = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'media-end.mjs');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function startEnd(mode, remotePort = 9, nodeFlags = []) {
-  const proc = spawn(process.execPath, ['--expose-gc', ...nodeFlags, endScript, mode, String(remotePort)], { stdio: ['pipe', 'pipe', 'inherit'] });
+function startEnd(mode, remotePort = 9, nodeFlags = [], env = process.env) {
+  const proc = spawn(process.execPath, ['--expose-gc', ...nodeFlags, endScript, mode, String(remotePort)], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = [];
   let wake = () => {};
   createInterface({ input: proc.stdout }).on('line', (l) => (lines.push(l), wake()));
@@ -66,17 +70,46 @@ async function cpuPerMinute(pid, before = async () => {}) {
 }
 const fmt = (perMin) => (perMin === undefined ? 'not told apart (not root: the thread is not raised)' : `${perMin.toFixed(3)} s`);
 
-async function ours(mode) {
-  const far = mode === 'floor-sleep' ? undefined : startEnd('main');
+/**
+ * The near end in `mode`, and the far end it calls (none for the modes without RTP). A card mode's capture is paced
+ * by a FIFO that this process fills (lib/card-fifo.mjs); `stop` ends all of it.
+ */
+async function startCall(mode, nodeFlags = []) {
+  const far = mode === 'floor-sleep' || mode === 'clock-only' || mode.startsWith('card-loop-') ? undefined : startEnd('main');
   const farPort = far ? Number(await far.next()) : 9;
-  const near = startEnd(mode, farPort);
+  const card = mode.startsWith('card-') ? cardFifo() : undefined;
+  const near = startEnd(mode, farPort, nodeFlags, card?.env);
   const nearPort = Number(await near.next());
+  const stopPacing = card && paceCapture(card.fifo);
   far?.send(`remote ${nearPort}`);
-  const { perMin, mediaThread } = await cpuPerMinute(near.proc.pid, async () => near.send('mark'));
+  return { near, stop: () => (stopPacing?.(), far?.proc.kill()) };
+}
+
+async function ours(mode) {
+  const { near, stop } = await startCall(mode);
+  let children = [];
+  let children0 = 0;
+  const { perMin, mediaThread } = await cpuPerMinute(near.proc.pid, async () => {
+    near.send('mark');
+    children = childPids(near.proc.pid);
+    children0 = children.reduce((n, pid) => n + processRunNs(pid), 0);
+  });
+  const childrenPerMin = ((children.reduce((n, pid) => n + processRunNs(pid), 0) - children0) / 1e9 / SECONDS) * 60;
   near.send('report');
   const report = JSON.parse(await near.next());
-  far?.proc.kill();
-  return { perMin, mediaThread, report };
+  stop();
+  return { perMin, mediaThread, report, childrenPerMin };
+}
+
+/** The pids of a process's children (arecord and aplay of a card mode). */
+function childPids(pid) {
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
 }
 
 /**
@@ -88,17 +121,13 @@ async function ours(mode) {
  * ticks with no media code, measured the same way in the same run.
  */
 async function allocation(mode) {
-  const far = mode === 'clock-only' ? undefined : startEnd('main');
-  const farPort = far ? Number(await far.next()) : 9;
-  const near = startEnd(mode, farPort, ['--min-semi-space-size=128', '--max-semi-space-size=128', '--no-memory-reducer']);
-  const nearPort = Number(await near.next());
-  far?.send(`remote ${nearPort}`);
+  const { near, stop } = await startCall(mode, ['--min-semi-space-size=128', '--max-semi-space-size=128', '--no-memory-reducer']);
   await sleep(5000);
   near.send('mark');
   await sleep(Math.min(SECONDS, 20) * 1000);
   near.send('report');
   const r = JSON.parse(await near.next());
-  far?.proc.kill();
+  stop();
   return { perTick: r.youngGrowthBytes / r.sentInWindow, ticks: r.sentInWindow, received: r.receivedInWindow, gcs: r.gcs };
 }
 
@@ -128,6 +157,21 @@ if (mediaIo) {
   const floor = await allocation('clock-only');
   const gcNote = native.gcs + floor.gcs === 0 ? 'no GC in either window' : `GCs in the windows: ${native.gcs} and ${floor.gcs}, so both read low`;
   console.log(`media call allocation, one end, main thread on hal/native sockets: ${native.perTick.toFixed(0)} B per 20 ms tick (${native.ticks} packets sent and ${native.received} received in the window; ${gcNote}), ${(native.perTick - floor.perTick).toFixed(0)} B above the floor | floor, the same process with its clock ticking and no media code ${floor.perTick.toFixed(0)} B per tick (measured in this run) | goal 0 above the floor`);
+}
+// On a board with a sound card, the card's capture paces the call: the agent wakes when arecord has a frame, not by
+// a clock of its own. arecord and aplay cost the same whichever way the agent talks to them; they are given beside.
+if (mediaIo) {
+  const loop = await ours('card-loop-native');
+  const loopStreams = await ours('card-loop-streams');
+  console.log(`card path CPU, one end, no RTP (arecord paced at real time, each frame played straight back through aplay): hal/native pipes ${loop.perMin.toFixed(3)} s per call-minute | Node streams ${loopStreams.perMin.toFixed(3)} s (measured in this run) | ${(loopStreams.perMin / loop.perMin).toFixed(2)}x`);
+  const card = await ours('card-native');
+  const cardStreams = await ours('card-streams');
+  console.log(`media call CPU, one end paced by a sound card's capture (no clock of its own), main thread on hal/native sockets and pipes (the agent on a board with a card): ${card.perMin.toFixed(3)} s per call-minute (${card.report.received} received, ${card.report.lost} lost), arecord and aplay beside it ${card.childrenPerMin.toFixed(3)} s | without hal/native (node:dgram, the pipes as Node streams) ${cardStreams.perMin.toFixed(3)} s, arecord and aplay ${cardStreams.childrenPerMin.toFixed(3)} s | ${peer} | goal 0.3 s`);
+  const a = await allocation('card-loop-native');
+  const b = await allocation('card-loop-streams');
+  const c = await allocation('card-native');
+  const gcs = a.gcs + b.gcs + c.gcs === 0 ? 'no GC in any window' : `GCs in the windows: ${a.gcs}, ${b.gcs}, ${c.gcs}, so those read low`;
+  console.log(`card path allocation per 20 ms frame, no RTP: hal/native pipes ${a.perTick.toFixed(0)} B | Node streams ${b.perTick.toFixed(0)} B (measured in this run; ${a.ticks} and ${b.ticks} frames, ${gcs}) | a whole call paced by the card, hal/native ${c.perTick.toFixed(0)} B per frame`);
 }
 const timers = await ours('main-timers');
 console.log(`media call CPU, one end, main thread, timers only (no precise sleep): ${timers.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);

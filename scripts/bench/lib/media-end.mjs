@@ -22,6 +22,12 @@
 //                datagram and draining its socket (lib/native-floor-worker.mjs), the native engine's own floor
 //   floor-sleep: no media code and no socket: a thread that wakes 50 times a second and does nothing (Atomics.wait),
 //                the least any Node process with a 20 ms packet clock can cost on this machine
+//   card-native: the agent's placement on a board with a sound card, hal/native built: RtpSession on NativeUdpSockets,
+//                paced by the card's capture, with no clock of its own: each frame from arecord (AlsaCliAudioPort on
+//                hal/native pipes) is sent, and a frame read from the jitter buffer is played through aplay. The
+//                card is ALSA's file plugin reading a FIFO that the bench fills at real time (card-fifo.mjs).
+//   card-streams: the same without hal/native: node:dgram sockets and the children's pipes as Node streams
+//   card-loop-native, card-loop-streams: the card's path alone, no RTP: each captured frame is played straight back
 //   clock-only:  a FrameClock on the main thread, waking as in main-native, whose ticks do nothing: the allocation
 //                floor of this harness (its clock, stdin and GC observer) for the per-packet allocation figure
 import dgram from 'node:dgram';
@@ -58,6 +64,29 @@ if (mode === 'main' || mode === 'main-timers' || mode === 'main-native' || mode 
   setRemote = (p) => s.setRemote('127.0.0.1', p);
   counts = () => ({ sent: s.stats().packetsSent, received: s.stats().packetsReceived, lost: s.stats().lost });
   clock = new FrameClock(systemClock, 20, () => (s.sendFrame(mouth), s.readFrame(ear)), clockOptions);
+} else if (mode.startsWith('card-')) {
+  const native = mode.endsWith('-native');
+  const { AlsaCliAudioPort } = await import('../../../dist/hal/drivers/alsa-cli.js');
+  const { nativeCardPipes, streamCardPipes } = await import('../../../dist/hal/drivers/card-pipe.js');
+  const { silentLog } = await import('../../../dist/hal/errors.js');
+  const card = new AlsaCliAudioPort({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, pipes: native ? nativeCardPipes(mediaIo) : streamCardPipes });
+  if (mode.startsWith('card-loop-')) {
+    let frames = 0;
+    counts = () => ({ sent: frames, received: frames, lost: card.playbackDropped, pipes: card.pipes.kind });
+    card.onFrame((pcm) => (frames++, card.play(pcm)));
+  } else {
+    const bind = native ? nativeBinder(mediaIo, systemClock) : undefined;
+    const s = await RtpSession.open({ clock: systemClock, random: seededRandom(remotePort), localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU' }, bind);
+    port = s.localPort;
+    setRemote = (p) => s.setRemote('127.0.0.1', p);
+    counts = () => ({ sent: s.stats().packetsSent, received: s.stats().packetsReceived, lost: s.stats().lost, pipes: card.pipes.kind });
+    card.onFrame((pcm) => {
+      s.sendFrame(pcm);
+      s.readFrame(ear);
+      card.play(ear);
+    });
+  }
+  card.start(); // resolves at the first frame, once the bench fills the FIFO
 } else if (mode === 'thread' || mode === 'thread-event-loop') {
   const engine = mode === 'thread' ? 'native' : 'event-loop';
   const t = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 40000, max: 49999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU', engine });
