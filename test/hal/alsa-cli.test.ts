@@ -116,6 +116,29 @@ describe.each(kinds)('ALSA through arecord/aplay over %s (real processes, ALSA f
     await port.close();
   });
 
+  it('a playback process that dies is logged once and restarted after back-off; the earpiece plays again', async () => {
+    const pcm = makeAlsaFilePcm(ramp(8000));
+    const clock = new FakeClock();
+    const logged: Array<[string, string | undefined]> = [];
+    const rec = (level: string) => (_o: object, msg?: string) => void logged.push([level, msg]);
+    const log: HalLog = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
+    const port = open({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock, log, env: pcm.env });
+    await port.start();
+    process.kill(children('aplay')[0], 'SIGKILL');
+    // Frames played into the dead pipe are dropped or lost, never thrown, until the exit is seen.
+    await until(() => (port.play(new Int16Array(160)), logged.some(([l]) => l === 'warn')));
+    expect(logged.filter(([l]) => l === 'warn')).toHaveLength(1);
+    clock.advance(500);
+    await until(() => logged.some(([l, m]) => l === 'info' && m === 'audio device back'));
+    const sent = ramp(160 * 5).map((x) => x | 1); // odd samples: unlike the silence played before
+    for (let i = 0; i < 5; i++) port.play(sent.subarray(i * 160, (i + 1) * 160));
+    await port.close();
+    const out = Array.from(readRawS16(pcm.playbackFile));
+    const at = out.indexOf(sent[0]);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(out.slice(at, at + sent.length)).toEqual(Array.from(sent));
+  });
+
   it('twenty starts and closes leave no descriptor and no child behind', async () => {
     const pcm = makeAlsaFilePcm(ramp(8000));
     const fds = () => readdirSync('/proc/self/fd').length;
