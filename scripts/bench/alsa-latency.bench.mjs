@@ -7,12 +7,12 @@
 //    `aplay -v` with the exact flags each path uses, and the 0.5 s compiled into speaker's bundled mpg123 output.
 //    On a card, capture hands data over a period at a time (which adds what a period has beyond the 20 ms frame
 //    every path waits for anyway) and playback sits behind a full buffer.
-import { execFileSync, execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, openSync, writeSync, closeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cardFifo } from './lib/card-fifo.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '../../dist/hal');
@@ -21,18 +21,7 @@ const { systemClock } = await import(join(dist, 'clock.js'));
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 
-function setup() {
-  const dir = mkdtempSync(join(tmpdir(), 'ata-alsa-bench-'));
-  const fifo = join(dir, 'capture.fifo');
-  execFileSync('mkfifo', [fifo]);
-  const asoundrc = join(dir, 'asoundrc');
-  writeFileSync(
-    asoundrc,
-    `pcm.ata_capture {\n type file\n slave.pcm "null"\n file "/dev/null"\n infile "${fifo}"\n format "raw"\n}\n` +
-      `pcm.ata_playback {\n type file\n slave.pcm "null"\n file "/dev/null"\n format "raw"\n}\npcm.!default {\n type null\n}\n`,
-  );
-  return { dir, fifo, config: `/usr/share/alsa/alsa.conf:${asoundrc}` };
-}
+const setup = cardFifo;
 
 /** Writes a marked ramp in 20 ms chunks at real time into the FIFO; returns per-frame capture delays (ms). */
 async function measureCapture(makePort) {

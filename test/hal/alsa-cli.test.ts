@@ -97,16 +97,12 @@ describe.each(kinds)('ALSA through arecord/aplay over %s (real processes, ALSA f
   it('a capture process that dies (card unplugged) is logged once and restarted after back-off', async () => {
     const pcm = makeAlsaFilePcm(ramp(8000));
     const clock = new FakeClock();
-    const logged: Array<[string, string | undefined]> = [];
-    const rec = (level: string) => (_o: object, msg?: string) => void logged.push([level, msg]);
-    const log: HalLog = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
+    const { log, logged } = recordingLog();
     const port = open({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock, log, env: pcm.env });
     let frames = 0;
     port.onFrame(() => frames++);
     await port.start();
-    // the arecord this port started (a child of this test process)
-    const pid = Number(execFileSync('pgrep', ['-P', String(process.pid), '-x', 'arecord']).toString().trim().split('\n')[0]);
-    process.kill(pid, 'SIGKILL');
+    process.kill(children('arecord')[0], 'SIGKILL'); // the arecord this port started
     await until(() => logged.some(([l]) => l === 'warn'));
     expect(logged.filter(([l]) => l === 'warn')).toHaveLength(1);
     clock.advance(500);
@@ -119,9 +115,7 @@ describe.each(kinds)('ALSA through arecord/aplay over %s (real processes, ALSA f
   it('a playback process that dies is logged once and restarted after back-off; the earpiece plays again', async () => {
     const pcm = makeAlsaFilePcm(ramp(8000));
     const clock = new FakeClock();
-    const logged: Array<[string, string | undefined]> = [];
-    const rec = (level: string) => (_o: object, msg?: string) => void logged.push([level, msg]);
-    const log: HalLog = { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') };
+    const { log, logged } = recordingLog();
     const port = open({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock, log, env: pcm.env });
     await port.start();
     process.kill(children('aplay')[0], 'SIGKILL');
@@ -187,6 +181,13 @@ describe.skipIf(!mediaIo)('ALSA over hal/native pipes: a stalled aplay (real pro
     expect(dropped).toEqual({ native: 43, streams: 0 });
   });
 });
+
+/** A HalLog that keeps [level, message] of each line. */
+function recordingLog(): { log: HalLog; logged: Array<[string, string | undefined]> } {
+  const logged: Array<[string, string | undefined]> = [];
+  const rec = (level: string) => (_o: object, msg?: string) => void logged.push([level, msg]);
+  return { log: { debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') }, logged };
+}
 
 /** Pids of this process's children named `name`. */
 function children(name: string): number[] {

@@ -8,7 +8,10 @@ import { closeSync, mkdtempSync, openSync, writeFileSync, writeSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A FIFO and the environment (ALSA_CONFIG_PATH) in which PCMs ata_capture and ata_playback use it. */
+/**
+ * A FIFO and the environment (ALSA_CONFIG_PATH, also as `config`) in which PCMs ata_capture and ata_playback use it,
+ * in a fresh directory `dir`. The default PCM is the null one (speaker opens it whatever device it is given).
+ */
 export function cardFifo() {
   const dir = mkdtempSync(join(tmpdir(), 'ata-card-fifo-'));
   const fifo = join(dir, 'capture.fifo');
@@ -17,9 +20,10 @@ export function cardFifo() {
   writeFileSync(
     asoundrc,
     `pcm.ata_capture {\n type file\n slave.pcm "null"\n file "/dev/null"\n infile "${fifo}"\n format "raw"\n}\n` +
-      `pcm.ata_playback {\n type file\n slave.pcm "null"\n file "/dev/null"\n format "raw"\n}\n`,
+      `pcm.ata_playback {\n type file\n slave.pcm "null"\n file "/dev/null"\n format "raw"\n}\npcm.!default {\n type null\n}\n`,
   );
-  return { fifo, env: { ...process.env, ALSA_CONFIG_PATH: `/usr/share/alsa/alsa.conf:${asoundrc}` } };
+  const config = `/usr/share/alsa/alsa.conf:${asoundrc}`;
+  return { dir, fifo, config, env: { ...process.env, ALSA_CONFIG_PATH: config } };
 }
 
 /**
