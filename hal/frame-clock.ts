@@ -10,8 +10,10 @@ import { PreciseTimer } from './precise-timer.js';
  * Precision on the real clock, without spinning: libuv timers have millisecond granularity (the loop's time is a
  * truncated millisecond count) and a fractional setTimeout costs a second wake-up a millisecond later. So on
  * `systemClock` the clock wakes one of two ways (`wake`):
- * - 'timerfd', when hal/native is built: a kernel timer armed to the deadline itself and watched by the event loop
- *   (hal/precise-timer.ts). One wake-up per tick, and nothing is blocked.
+ * - 'timerfd', when hal/native is built: a kernel interval timer armed once, at start, to frame 0's deadline and the
+ *   period, and watched by the event loop (hal/precise-timer.ts). The kernel advances it from its previous expiry,
+ *   so it does not drift, and tells each callback how many deadlines passed. One wake-up per tick, no syscall to
+ *   re-arm, no clock read, and nothing is blocked.
  * - 'timer-and-futex', the fallback: a timer of a whole number of milliseconds that wakes the thread about
  *   `preciseMs` before the deadline, then Atomics.wait on a private SharedArrayBuffer for the remainder: a futex
  *   sleep with a nanosecond timeout, which burns no CPU (nobody ever notifies it; it always times out). Two
@@ -24,9 +26,10 @@ import { PreciseTimer } from './precise-timer.js';
  * the pause. src/media/rtp-stream-thread.ts runs a stream and its FrameClock in a worker with a heap of its own for
  * that reason; on its native engine the FrameClock runs on a LoopClock (hal/loop-clock.ts) and the thread sleeps in
  * the kernel instead (the placements and engines are measured side by side by the two media benches). The clock's
- * own heap traffic is one timer object per tick when it wakes by timer, none by timerfd; either way V8 boxes the
- * tick's time values (a few 16-byte numbers) until it optimizes this code, which at 50 ticks a second takes minutes
- * (media-call.bench.mjs measures allocation per tick with no GC in its window).
+ * own heap traffic is one timer object per tick when it wakes by timer, plus the tick's time values, which V8 boxes
+ * (16 bytes each) until it optimizes this code, and at 50 ticks a second that takes minutes; by timerfd a tick
+ * counts frames in small integers and computes no time value at all (media-call.bench.mjs measures allocation per
+ * tick with no GC in its window).
  *
  * Catch-up after a stall (GC pause, a busy event loop, a suspended process): frames that became due during the stall
  * are emitted at once, back to back, up to `maxBurst` of them; older ones are skipped and counted. A short stall is
@@ -92,6 +95,9 @@ export class FrameClock {
   private readonly maxBurst: number;
   // Bound once so that no closure is made per tick.
   private readonly onTimer = (): void => this.wake();
+  private readonly onExpiry = (expirations: number): void => this.expire(expirations);
+  /** Deadlines passed since start as the kernel's interval timer counts them (wake 'timerfd' only). */
+  private expired = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -127,12 +133,18 @@ export class FrameClock {
     this.startAt = this.clock.now();
     this.next = 0;
     this.skippedFrames = 0;
+    this.expired = 0;
     if (this.wakeBy === 'timerfd' && this.io) {
       try {
-        this.precise = new PreciseTimer(this.io, this.onTimer);
+        // Armed once for the whole run: the kernel keeps the schedule and counts the deadlines that passed.
+        this.precise = new PreciseTimer(this.io, this.onExpiry);
+        if (this.precise.armEvery(this.deadlineOf(0), this.periodMs)) return;
+        this.precise.close();
+        this.precise = undefined;
       } catch {
-        this.wakeBy = 'timer-and-futex';
+        // no timerfd to be had (out of descriptors): the fallback below
       }
+      this.wakeBy = 'timer-and-futex';
     }
     this.schedule();
   }
@@ -150,12 +162,6 @@ export class FrameClock {
   }
 
   private schedule(): void {
-    if (this.precise) {
-      if (this.precise.armAt(this.deadlineOf(this.next))) return;
-      this.precise.close();
-      this.precise = undefined;
-      this.wakeBy = 'timer-and-futex';
-    }
     const remaining = this.deadlineOf(this.next) - this.clock.now();
     if (this.preciseMs > 0) {
       // A whole number of ms: a fractional one makes Node re-arm for the fraction, a second wake-up per tick.
@@ -173,7 +179,7 @@ export class FrameClock {
     this.timer = undefined;
     this.nodeTimer = undefined;
     if (this.state !== 'running') return;
-    if (this.preciseMs > 0 && !this.precise) {
+    if (this.preciseMs > 0) {
       const deadline = this.deadlineOf(this.next);
       // Looped because the futex clock and hrtime may disagree by a hair; each pass sleeps, none spins.
       for (let rest = deadline - this.clock.now(); rest > 0; rest = deadline - this.clock.now()) Atomics.wait(sleeper, 0, 0, rest);
@@ -182,12 +188,27 @@ export class FrameClock {
   }
 
   private emitDue(): void {
-    const generation = this.generation;
     const now = this.clock.now();
     // `due` counts frames whose deadline has passed; corrected so it agrees exactly with deadlineOf despite rounding.
     let due = Math.floor((now - this.startAt) / this.periodMs);
     while (due > 0 && this.deadlineOf(due - 1) > now) due--;
     while (this.deadlineOf(due) <= now) due++;
+    if (this.emitUpTo(due)) this.schedule();
+  }
+
+  /**
+   * The timerfd's tick: the kernel says how many deadlines passed, so no clock is read and no time value computed
+   * (which V8's baseline tier would box, 16 bytes each, on every tick), and nothing is re-armed.
+   */
+  private expire(expirations: number): void {
+    if (this.state !== 'running') return;
+    this.expired += expirations;
+    this.emitUpTo(this.expired);
+  }
+
+  /** Emits frames up to `due` (exclusive) under the catch-up policy; false when onTick stopped or restarted us. */
+  private emitUpTo(due: number): boolean {
+    const generation = this.generation;
     if (due - this.next > this.maxBurst) {
       this.skippedFrames += due - this.maxBurst - this.next;
       this.next = due - this.maxBurst;
@@ -196,8 +217,8 @@ export class FrameClock {
       const n = this.next++;
       this.onTick(n);
       // onTick may stop (or stop and restart) the clock; a restarted clock has scheduled itself already.
-      if (this.generation !== generation) return;
+      if (this.generation !== generation) return false;
     }
-    this.schedule();
+    return true;
   }
 }

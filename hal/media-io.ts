@@ -46,15 +46,17 @@ export interface MediaIo {
   udpClose(fd: number): number;
   readonly SOCKADDR_BYTES: number;
   /**
-   * A one-shot timer on the calling thread's event loop (hal/native/precise-timer.c: a timerfd that libuv watches),
-   * disarmed at first, not keeping the loop alive. hal/precise-timer.ts wraps it.
+   * A timer on the calling thread's event loop (hal/native/precise-timer.c: a timerfd that libuv watches), disarmed
+   * at first, not keeping the loop alive. `fire` is given the expiries since its last call: 1 for a one-shot timer,
+   * and for a periodic one more than 1 when the thread was late. hal/precise-timer.ts wraps it.
    */
-  timerOpen(fire: () => void): NativeTimerHandle;
+  timerOpen(fire: (expirations: number) => void): NativeTimerHandle;
   /**
-   * Arms it to fire once when monotonicMs() reaches `deadline` (at once for a deadline past), replacing any earlier
-   * arming and forgetting an expiry not yet delivered; 0 or -errno.
+   * Arms it to fire when monotonicMs() reaches `deadline` (at once for a deadline past), and with `periodMs` every
+   * period after that (the kernel's interval timer: drift-free), replacing any earlier arming and forgetting an
+   * expiry not yet delivered; 0 or -errno.
    */
-  timerArm(timer: NativeTimerHandle, deadline: number): number;
+  timerArm(timer: NativeTimerHandle, deadline: number, periodMs?: number): number;
   /** Frees it; a closed timer is an Error to arm. Closing twice, or from its own callback, is fine. */
   timerClose(timer: NativeTimerHandle): void;
   /**

@@ -21,7 +21,7 @@ export class PreciseTimer {
 
   constructor(
     private readonly io: MediaIo,
-    fire: () => void,
+    fire: (expirations: number) => void,
   ) {
     this.offset = monotonicOffset(io, systemClock); // systemClock is performance.now(): CLOCK_MONOTONIC too
     this.handle = io.timerOpen(fire);
@@ -34,6 +34,15 @@ export class PreciseTimer {
    */
   armAt(deadline: number): boolean {
     return this.io.timerArm(this.handle, deadline + this.offset) === 0;
+  }
+
+  /**
+   * Fires at `first` and every `periodMs` after it, until armed again or closed, each call given the periods that
+   * ended since the last one. The kernel keeps the schedule, so a caller counting expiries needs no clock read and
+   * no syscall per period. False when the kernel refused, as for armAt.
+   */
+  armEvery(first: number, periodMs: number): boolean {
+    return this.io.timerArm(this.handle, first + this.offset, periodMs) === 0;
   }
 
   close(): void {

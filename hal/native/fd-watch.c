@@ -56,17 +56,19 @@ static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *data) {
 static void on_readable(uv_poll_t *handle, int status, int events) {
   fd_watch *w = (fd_watch *)handle;
   (void)events;
-  if (w->closing || !w->ready(w->fd, status)) return;
+  int count;
+  if (w->closing || (count = w->ready(w->fd, status)) <= 0) return;
   napi_env env = w->env;
   napi_handle_scope scope;
-  napi_value fn, recv, result;
+  napi_value fn, recv, result, arg;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  if (napi_get_reference_value(env, w->callback, &fn) == napi_ok && napi_get_global(env, &recv) == napi_ok) {
+  if (napi_get_reference_value(env, w->callback, &fn) == napi_ok && napi_get_global(env, &recv) == napi_ok &&
+      napi_create_int32(env, count, &arg) == napi_ok) {
     /*
      * make_callback, not call_function: it runs process.nextTick and microtasks after, as libuv's own callbacks do.
      * The receiver must be an object for N-API; the callbacks are closures and ignore `this`.
      */
-    if (napi_make_callback(env, w->context, recv, fn, 0, NULL, &result) == napi_pending_exception) {
+    if (napi_make_callback(env, w->context, recv, fn, 1, &arg, &result) == napi_pending_exception) {
       napi_value err;
       napi_get_and_clear_last_exception(env, &err);
       napi_fatal_exception(env, err);

@@ -7,8 +7,10 @@
 #include <node_api.h>
 
 /*
- * Called on the loop thread when the fd is readable (or the poll failed: status < 0), before JavaScript is: nonzero
- * to call it. A timerfd reads its expiry count here, or a level-triggered poll would call again at once.
+ * Called on the loop thread when the fd is readable (or the poll failed: status < 0), before JavaScript is: 0 not to
+ * call it, or a positive count that the callback receives as its one argument. A timerfd reads its expiry count here
+ * (or a level-triggered poll would call again at once) and hands it on, so that a periodic timer's callback knows how
+ * many periods passed without reading a clock.
  */
 typedef int (*fd_watch_ready)(int fd, int status);
 

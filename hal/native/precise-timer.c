@@ -29,13 +29,15 @@ static const napi_type_tag TIMER_TAG = {0x7069617461746d72ULL, 0x707265636973652
 static const char NOT_A_TIMER[] = "media-io: expected a timer from timerOpen";
 
 /*
- * The expiry count is read first: a level-triggered poll would otherwise call again at once. EAGAIN: the timer was
- * armed again after the loop saw it ready (arming clears the count of expiries not yet read), so there is nothing
- * to call.
+ * The expiry count is read first: a level-triggered poll would otherwise call again at once. It is what the
+ * callback is given: 1 for a one-shot timer, and for a periodic one the periods that ended since the last call
+ * (more than 1 after the thread was late). 0 (EAGAIN): the timer was armed again after the loop saw it ready
+ * (arming clears the count of expiries not yet read), so there is nothing to call.
  */
 static int timer_ready(int fd, int status) {
   uint64_t expirations;
-  return status >= 0 && read(fd, &expirations, sizeof expirations) == (ssize_t)sizeof expirations;
+  if (status < 0 || read(fd, &expirations, sizeof expirations) != (ssize_t)sizeof expirations) return 0;
+  return expirations > INT32_MAX ? INT32_MAX : (int)expirations;
 }
 
 /* timerOpen(callback): a disarmed timer on this thread's loop that does not keep the loop alive. */
@@ -55,12 +57,34 @@ static napi_value js_timer_open(napi_env env, napi_callback_info info) {
   return fd_watch_open(env, fd, argv[0], timer_ready, &TIMER_TAG, "pi-ata:precise-timer");
 }
 
-/* timerArm(timer, deadline): fires once when CLOCK_MONOTONIC reaches `deadline` ms (at once if past); 0 or -errno. */
+/*
+ * timerArm(timer, deadline[, periodMs]): fires when CLOCK_MONOTONIC reaches `deadline` ms (at once if past), and with
+ * a period, every periodMs after that for good: the kernel advances an interval timer from its previous expiry, never
+ * from when it was read, so its ticks do not drift. 0 or -errno.
+ */
 static napi_value js_timer_arm(napi_env env, napi_callback_info info) {
-  napi_value argv[2], r;
+  napi_value argv[3], r;
+  size_t argc = 3;
   int fd;
   struct itimerspec spec = {{0, 0}, {0, 0}};
-  if (!args(env, info, 2, argv) || (fd = fd_watch_fd(env, argv[0], &TIMER_TAG, NOT_A_TIMER)) < 0 || !deadline_arg(env, argv[1], &spec.it_value)) return NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    napi_throw_type_error(env, NULL, "media-io: too few arguments");
+    return NULL;
+  }
+  if ((fd = fd_watch_fd(env, argv[0], &TIMER_TAG, NOT_A_TIMER)) < 0 || !deadline_arg(env, argv[1], &spec.it_value)) return NULL;
+  if (argc > 2) {
+    napi_valuetype type;
+    if (napi_typeof(env, argv[2], &type) != napi_ok) return NULL;
+    if (type != napi_undefined) {
+      double period;
+      /* At least 0.1 ms: a shorter period would be a callback storm, never a packet clock. */
+      if (napi_get_value_double(env, argv[2], &period) != napi_ok || !(period >= 0.1 && period <= 1e9)) {
+        napi_throw_type_error(env, NULL, "media-io: expected a period of 0.1 ms to 1e9 ms");
+        return NULL;
+      }
+      deadline_arg(env, argv[2], &spec.it_interval);
+    }
+  }
   /* An all-zero it_value would disarm: a deadline at or before the clock's zero is 1 ns, long past. */
   if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
   napi_create_int32(env, timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL) < 0 ? -errno : 0, &r);
