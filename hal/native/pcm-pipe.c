@@ -99,40 +99,32 @@ static napi_value js_pipe_watch_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* The arguments of pipeRead and pipeWrite: (fd, bytes, offset, length); 0 with a TypeError thrown if wrong. */
-typedef struct {
-  int32_t fd, offset, length;
-  char *data;
-  size_t size;
-} io_call;
-
-static int io_args(napi_env env, napi_callback_info info, io_call *c) {
+/*
+ * pipeRead and pipeWrite: (fd, bytes, offset, length), the span checked against the buffer; a wrong argument is a
+ * TypeError thrown, a span outside the buffer -EINVAL.
+ */
+static napi_value pipe_io(napi_env env, napi_callback_info info, int writing) {
   napi_value argv[4];
+  int32_t fd, offset, length;
   void *data;
-  if (!args(env, info, 4, argv) || !int_arg(env, argv[0], &c->fd) || !bytes_arg(env, argv[1], &data, &c->size) || !int_arg(env, argv[2], &c->offset) ||
-      !int_arg(env, argv[3], &c->length))
-    return 0;
-  c->data = data;
-  return 1;
+  size_t size;
+  if (!args(env, info, 4, argv) || !int_arg(env, argv[0], &fd) || !bytes_arg(env, argv[1], &data, &size) || !int_arg(env, argv[2], &offset) ||
+      !int_arg(env, argv[3], &length))
+    return NULL;
+  if (!span_fits(offset, length, size)) return int32(env, -EINVAL);
+  /* Node ignores SIGPIPE, so a dead reader is EPIPE on write here, not a signal. */
+  ssize_t n = writing ? write(fd, (char *)data + offset, (size_t)length) : read(fd, (char *)data + offset, (size_t)length);
+  return int32(env, n < 0 ? -errno : (int32_t)n);
 }
 
 /* pipeRead(fd, bytes, offset, length): bytes read into bytes[offset...], 0 at the end, or -errno (-EAGAIN: none). */
 static napi_value js_pipe_read(napi_env env, napi_callback_info info) {
-  io_call c;
-  if (!io_args(env, info, &c)) return NULL;
-  if (!span_fits(c.offset, c.length, c.size)) return int32(env, -EINVAL);
-  ssize_t n = read(c.fd, c.data + c.offset, (size_t)c.length);
-  return int32(env, n < 0 ? -errno : (int32_t)n);
+  return pipe_io(env, info, 0);
 }
 
 /* pipeWrite(fd, bytes, offset, length): bytes written, or -errno (-EAGAIN: the pipe is full; -EPIPE: the reader died). */
 static napi_value js_pipe_write(napi_env env, napi_callback_info info) {
-  io_call c;
-  if (!io_args(env, info, &c)) return NULL;
-  if (!span_fits(c.offset, c.length, c.size)) return int32(env, -EINVAL);
-  /* Node ignores SIGPIPE, so a dead reader is EPIPE here, not a signal. */
-  ssize_t n = write(c.fd, c.data + c.offset, (size_t)c.length);
-  return int32(env, n < 0 ? -errno : (int32_t)n);
+  return pipe_io(env, info, 1);
 }
 
 /* pipeQueued(fd): bytes written to the pipe and not yet read by the other end, or -errno. */
