@@ -19,11 +19,17 @@ new PerformanceObserver((l) => (gcs += l.getEntries().length)).observe({ entryTy
 function runJb() {
   const jb = new JitterBuffer({ minMs: 20, maxMs: 200, clockRate: 8000, frameSamples: 160, decode: (c, o) => void decodeMuLaw(c, o) });
   const out = new Int16Array(160);
+  const packet = { sequence: 0, timestamp: 0, ssrc: 42, arrivalMs: 0 }; // one object reused, as RtpSession's view is
   let next = 0;
   for (let m = 0; m < PACKETS; m++) {
     const now = m * 20;
     while (next < PACKETS && next * 20 + jitter[next] <= now) {
-      if (!lost[next]) jb.push(next & 0xffff, next * 160, 42, payloads[next & 63], next * 20 + jitter[next]);
+      if (!lost[next]) {
+        packet.sequence = next & 0xffff;
+        packet.timestamp = next * 160;
+        packet.arrivalMs = next * 20 + jitter[next];
+        jb.push(packet, payloads[next & 63]);
+      }
       next++;
     }
     jb.pull(out);

@@ -19,6 +19,19 @@ import { BLOCK_AUDIO, BLOCK_CONCEALED, PacketLossConcealer } from './plc.js';
 
 export type PullResult = 'audio' | 'concealed' | 'silence';
 
+/**
+ * One received packet's header fields and arrival time (RtpPacketView is one). Taken as an object, not as five
+ * numbers: timestamps and SSRCs above 2^30 and fractional times are not small integers, so V8 would box each as a
+ * heap number for the call, 50 times a second.
+ */
+export interface JitterPacket {
+  readonly sequence: number;
+  readonly timestamp: number;
+  readonly ssrc: number;
+  /** Arrival time in ms, on any clock the caller keeps to for the stream's life. */
+  readonly arrivalMs: number;
+}
+
 export interface JitterBufferOptions {
   minMs: number;
   maxMs: number;
@@ -181,15 +194,17 @@ export class JitterBuffer {
     this.seqCycles = 0;
   }
 
-  push(seq: number, timestamp: number, ssrc: number, payload: Uint8Array, arrivalMs: number): void {
+  /** Decodes a packet's payload into the ring at its timestamp; `packet` is read during the call only. */
+  push(packet: JitterPacket, payload: Uint8Array): void {
+    const arrivalMs = packet.arrivalMs;
     const len = payload.length;
     if (len === 0 || len > this.maxPacket || !Number.isFinite(arrivalMs)) {
       this.stats.dropped++;
       return;
     }
-    seq &= 0xffff;
-    timestamp >>>= 0;
-    ssrc >>>= 0;
+    const seq = packet.sequence & 0xffff;
+    const timestamp = packet.timestamp >>> 0;
+    const ssrc = packet.ssrc >>> 0;
     if (this.started && ssrc !== this.ssrc) {
       this.lostBefore = this.stats.lost;
       this.restartStream();
@@ -212,7 +227,7 @@ export class JitterBuffer {
       this.restartStream();
       this.stats.resyncs++;
       this.startStream(seq, timestamp, ssrc);
-      return this.push(seq, timestamp, ssrc, payload, arrivalMs);
+      return this.push(packet, payload);
     }
     this.outOfRange = 0;
     this.countSequence(seq);

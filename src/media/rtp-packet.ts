@@ -39,6 +39,66 @@ export function readUint32(buf: Uint8Array, at: number): number {
   return ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) >>> 0;
 }
 
+/**
+ * The next header of an outgoing stream, kept as its 12 bytes: the SSRC written once, the sequence number and the
+ * timestamp counted up in the bytes themselves, 16 bits at a time. So every value the per-packet path computes is a
+ * small integer. A uint32 timestamp or SSRC held as a JavaScript number is not one above 2^30, and V8 boxes it as a
+ * heap number wherever it crosses a call that V8 does not inline, or is touched by code still in its baseline tier:
+ * an allocation per packet, for the life of the call.
+ */
+export class RtpHeaderCounter {
+  private readonly bytes = new Uint8Array(RTP_HEADER_BYTES);
+
+  constructor(ssrc: number, sequence: number, timestamp: number) {
+    writeRtpHeader(this.bytes, false, 0, sequence & 0xffff, timestamp >>> 0, ssrc >>> 0);
+  }
+
+  /** The sequence number the next packet gets. */
+  get sequence(): number {
+    return (this.bytes[2] << 8) | this.bytes[3];
+  }
+
+  /** The timestamp the next audio packet gets (a heap number when above 2^30: for the rare paths only). */
+  get timestamp(): number {
+    return readUint32(this.bytes, 4);
+  }
+
+  /** Writes the header with `marker` and `payloadType` into `buf[0..12)`, then counts the sequence number up. */
+  writeNext(buf: Uint8Array, marker: boolean, payloadType: number): void {
+    const b = this.bytes;
+    for (let i = 0; i < RTP_HEADER_BYTES; i++) buf[i] = b[i];
+    buf[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
+    this.countSequence();
+  }
+
+  /** Counts the sequence number up by one (a packet whose header was written otherwise), wrapping at 2^16. */
+  countSequence(): void {
+    const b = this.bytes;
+    const seq = (((b[2] << 8) | b[3]) + 1) & 0xffff;
+    b[2] = seq >> 8;
+    b[3] = seq & 0xff;
+  }
+
+  /** Advances the timestamp by `samples` (an integer; negative goes back), wrapping at 2^32. */
+  advance(samples: number): void {
+    const b = this.bytes;
+    let nLow = samples;
+    let nHigh = 0;
+    if (samples < 0 || samples > 0xffff) {
+      // Not a frame's worth (a resume after a long hold): the general case, where doubles are allowed.
+      const n = ((samples % 4294967296) + 4294967296) % 4294967296;
+      nLow = n % 65536;
+      nHigh = (n - nLow) / 65536;
+    }
+    const low = ((b[6] << 8) | b[7]) + nLow;
+    const high = ((b[4] << 8) | b[5]) + nHigh + (low >> 16);
+    b[4] = (high >> 8) & 0xff;
+    b[5] = high & 0xff;
+    b[6] = (low >> 8) & 0xff;
+    b[7] = low & 0xff;
+  }
+}
+
 /** The fields of the last parsed packet; `payloadOffset`/`payloadLength` locate the payload inside the datagram. */
 export class RtpPacketView {
   marker = false;
@@ -51,6 +111,12 @@ export class RtpPacketView {
   paddingBytes = 0;
   payloadOffset = 0;
   payloadLength = 0;
+  /**
+   * When the datagram arrived, in ms on the receiver's clock: not in the packet; set by whoever received it, so that
+   * this one object carries a packet to the jitter buffer (JitterPacket) without its uint32 fields and the time being
+   * passed as arguments, which V8 boxes as heap numbers at every call it does not inline.
+   */
+  arrivalMs = 0;
 
   /** Parses `length` bytes of `buf`. CSRCs and a header extension are skipped; padding is removed. */
   parse(buf: Uint8Array, length: number): RtpParseResult {

@@ -14,7 +14,7 @@ import type { DatagramSocket, DatagramSource } from '../../hal/datagram-socket.j
 import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, A_LAW_SILENCE, MU_LAW_SILENCE } from './g711.js';
 import { JitterBuffer, type PullResult } from './jitter-buffer.js';
 import { MediaCounters, type RtpSessionStats } from './media-stats.js';
-import { RtpPacketView, RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.js';
+import { RtpHeaderCounter, RtpPacketView, RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.js';
 import { ReceptionStatistics } from './rtcp.js';
 import { RtcpReporter, type RemoteParty } from './rtcp-reporter.js';
 import { bindDgram, bindRtpPortPair, type SocketBinder } from './rtp-port-pair.js';
@@ -89,8 +89,8 @@ export class RtpSession {
   private readonly eventReceiver: TelephoneEventReceiver;
   private readonly remote: RemoteParty;
   private lastHeardAt = 0;
-  private sequence: number;
-  private timestamp: number;
+  /** The next packet's sequence number and timestamp (and our SSRC), kept as header bytes: see RtpHeaderCounter. */
+  private readonly header: RtpHeaderCounter;
   private talkspurtStart = true;
   private dtmfTimer: TimerHandle | undefined;
   private readonly pendingDigits: { digit: string; durationMs: number }[] = [];
@@ -135,8 +135,8 @@ export class RtpSession {
     this.sendPayloads = this.sendBufs.map((b) => b.subarray(RTP_HEADER_BYTES));
     this.rxScratch = new Uint8Array(this.frameSamples);
     this.ssrc = Math.floor(random() * 4294967296) >>> 0;
-    this.sequence = Math.floor(random() * 65536) & 0xffff;
-    this.timestamp = Math.floor(random() * 4294967296) >>> 0;
+    const sequence = Math.floor(random() * 65536) & 0xffff;
+    this.header = new RtpHeaderCounter(this.ssrc, sequence, Math.floor(random() * 4294967296) >>> 0);
     this.remote = { address: options.remoteAddress, rtpPort: options.remotePort, rtcpPort: options.remoteRtcpPort ?? options.remotePort + 1, latched: false, rtcpLatched: false, ssrc: 0 };
     this.jitterBuffer = new JitterBuffer({
       minMs: options.jitter?.minMs ?? 20,
@@ -158,7 +158,7 @@ export class RtpSession {
       remote: this.remote,
       reception: this.reception,
       counters: this.counters,
-      rtpTimestamp: () => this.timestamp,
+      rtpTimestamp: () => this.header.timestamp,
     });
     rtp.onDatagram(this.onRtpDatagram);
     rtcp.onDatagram(this.reporter.onDatagram);
@@ -186,10 +186,9 @@ export class RtpSession {
   sendFrame(pcm: Int16Array): void {
     if (this.state !== 'open') return;
     if (pcm.length !== this.frameSamples) throw new RtpSessionError('frame-size', `frame of ${pcm.length} samples, ${this.frameSamples} expected`);
-    const ts = this.timestamp;
-    this.timestamp = (ts + this.frameSamples) >>> 0;
     this.pollEventEnd();
     if (this.eventSender.state !== 'idle' || this.dtmfTimer !== undefined) {
+      this.header.advance(this.frameSamples);
       this.talkspurtStart = true; // in-band audio is muted while an event is on the wire (RFC 4733 section 2.5.1.4)
       return;
     }
@@ -197,9 +196,9 @@ export class RtpSession {
     this.sendSlot = (slot + 1) % SEND_SLOTS;
     const buf = this.sendBufs[slot];
     this.encode(pcm, this.sendPayloads[slot]);
-    writeRtpHeader(buf, this.talkspurtStart, this.audioPt, this.sequence, ts, this.ssrc);
+    this.header.writeNext(buf, this.talkspurtStart, this.audioPt);
+    this.header.advance(this.frameSamples);
     this.talkspurtStart = false;
-    this.sequence = (this.sequence + 1) & 0xffff;
     this.rtp.send(buf, 0, buf.length, this.remote.rtpPort, this.remote.address);
     this.counters.packetsSent++;
     this.counters.octetsSent += this.frameSamples;
@@ -211,7 +210,7 @@ export class RtpSession {
    * stays on real time, and the next packet starts a new talkspurt (marker set, RFC 3551 4.1).
    */
   skipFrame(): void {
-    this.timestamp = (this.timestamp + this.frameSamples) >>> 0;
+    this.header.advance(this.frameSamples);
     this.talkspurtStart = true;
   }
 
@@ -221,7 +220,7 @@ export class RtpSession {
    * talkspurt, and whatever the far end sent meanwhile is dropped from the jitter buffer rather than played late.
    */
   resume(frames: number): void {
-    this.timestamp = (this.timestamp + frames * this.frameSamples) >>> 0;
+    this.header.advance(frames * this.frameSamples);
     this.talkspurtStart = true;
     // Sockets read only per frame held what came during the pause: heard now, then dropped with the rest.
     this.drain();
@@ -265,7 +264,7 @@ export class RtpSession {
     const next = this.pendingDigits.shift();
     if (!next) return;
     const now = this.options.clock.now();
-    this.eventSender.begin(next.digit, next.durationMs, this.timestamp, now);
+    this.eventSender.begin(next.digit, next.durationMs, this.header.timestamp, now);
     this.sendEventPacket();
     this.dtmfTimer = this.options.clock.setTimeout(this.onDtmfTimerFired, this.eventSender.nextDelayMs(now));
   }
@@ -289,9 +288,9 @@ export class RtpSession {
     const p = this.eventSender.packet;
     const buf = this.eventBufs[this.eventSlot];
     this.eventSlot = (this.eventSlot + 1) % SEND_SLOTS;
-    writeRtpHeader(buf, p.marker, this.eventPt, this.sequence, p.timestamp, this.ssrc);
+    writeRtpHeader(buf, p.marker, this.eventPt, this.header.sequence, p.timestamp, this.ssrc);
+    this.header.countSequence();
     writeTelephoneEvent(buf, RTP_HEADER_BYTES, p.event, p.end, this.eventSender.volume, p.duration);
-    this.sequence = (this.sequence + 1) & 0xffff;
     this.rtp.send(buf, 0, buf.length, this.remote.rtpPort, this.remote.address);
     this.counters.packetsSent++;
     this.counters.octetsSent += 4;
@@ -332,6 +331,7 @@ export class RtpSession {
       this.reception.reset();
     }
     this.lastHeardAt = now;
+    v.arrivalMs = now;
     if (!this.reception.updateSequence(v.sequence)) return;
     this.reception.updateJitter(v.timestamp, now * (this.clockRate / 1000));
     if (pt === this.eventPt) {
@@ -347,7 +347,7 @@ export class RtpSession {
     } else {
       payload = msg.subarray(v.payloadOffset, v.payloadOffset + len); // another ptime: rare, allowed to allocate
     }
-    this.jitterBuffer.push(v.sequence, v.timestamp, v.ssrc, payload, now);
+    this.jitterBuffer.push(v, payload);
   }
 
   stats(): RtpSessionStats {

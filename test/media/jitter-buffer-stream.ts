@@ -3,8 +3,13 @@
  * arrival times on a simulated network, pulls every 20 ms of our own clock, and signal-quality measures.
  */
 import { decodeMuLaw, encodeMuLaw } from '../../src/media/g711.js';
-import { JitterBuffer, type JitterBufferOptions, type PullResult } from '../../src/media/jitter-buffer.js';
+import { JitterBuffer, type JitterBufferOptions, type JitterPacket, type PullResult } from '../../src/media/jitter-buffer.js';
 import { seededRandom } from '../../hal/clock.js';
+
+/** A received packet's fields, as RtpSession hands them to the jitter buffer. */
+export function packet(sequence: number, timestamp: number, ssrc: number, arrivalMs: number): JitterPacket {
+  return { sequence, timestamp, ssrc, arrivalMs };
+}
 
 export const FRAME = 160;
 export const RATE = 8000;
@@ -93,7 +98,7 @@ export function play(plan: StreamPlan, jbOpts: Partial<JitterBufferOptions> = {}
     while (a < arrivals.length && arrivals[a].at <= now) {
       const { k, at } = arrivals[a++];
       const ts = plan.tsOf ? plan.tsOf(k) : k * FRAME;
-      jb.push((seq0 + k) & 0xffff, (ts0 + ts) >>> 0, plan.ssrc?.(k) ?? 0x1234abcd, payloads[k], at);
+      jb.push(packet((seq0 + k) & 0xffff, (ts0 + ts) >>> 0, plan.ssrc?.(k) ?? 0x1234abcd, at), payloads[k]);
     }
     results.push(jb.pull(out.subarray(m * FRAME, (m + 1) * FRAME)));
     delayTrace.push(jb.delayMs);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { decodeMuLaw } from '../../src/media/g711.js';
 import { JitterBuffer, JitterBufferConfigError } from '../../src/media/jitter-buffer.js';
-import { FRAME, bestLag, lagOf, play, sine, snrDb, voiced, worstToneGlitch, type StreamPlan } from './jitter-buffer-stream.js';
+import { FRAME, bestLag, packet, lagOf, play, sine, snrDb, voiced, worstToneGlitch, type StreamPlan } from './jitter-buffer-stream.js';
 
 const TONE_AMP = 8000;
 // Mu-law noise alone gives a predictor residual of about 5 % of the amplitude; a click or phase jump gives > 20 %.
@@ -196,9 +196,9 @@ describe('JitterBuffer: hostile input', () => {
   const decode = (codes: Uint8Array, out: Int16Array) => void decodeMuLaw(codes, out);
   test('empty, oversized and NaN-timed packets are dropped and counted, never played', () => {
     const jb = new JitterBuffer({ minMs: 20, maxMs: 200, clockRate: 8000, frameSamples: FRAME, decode });
-    jb.push(1, 0, 1, new Uint8Array(0), 0);
-    jb.push(2, 160, 1, new Uint8Array(5000), 0);
-    jb.push(3, 320, 1, new Uint8Array(160), Number.NaN);
+    jb.push(packet(1, 0, 1, 0), new Uint8Array(0));
+    jb.push(packet(2, 160, 1, 0), new Uint8Array(5000));
+    jb.push(packet(3, 320, 1, Number.NaN), new Uint8Array(160));
     expect(jb.stats.dropped).toBe(3);
     expect(jb.stats.received).toBe(0);
     const out = new Int16Array(FRAME);
@@ -209,8 +209,8 @@ describe('JitterBuffer: hostile input', () => {
     const jb = new JitterBuffer({ minMs: 20, maxMs: 200, clockRate: 8000, frameSamples: FRAME, decode });
     const pay = new Uint8Array(FRAME).fill(0x80); // mu-law code 0x80 decodes to +32124: unmistakable
     const out = new Int16Array(FRAME);
-    jb.push(1, 1000, 7, pay, 0);
-    for (let i = 0; i < 3; i++) jb.push(2 + i, 2_000_000_000 + i * FRAME, 7, pay, 20 + i);
+    jb.push(packet(1, 1000, 7, 0), pay);
+    for (let i = 0; i < 3; i++) jb.push(packet(2 + i, 2_000_000_000 + i * FRAME, 7, 20 + i), pay);
     expect(jb.stats.dropped).toBe(2);
     expect(jb.stats.resyncs).toBe(1);
     let heard = false;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RtpPacketView, sequenceDelta, writeRtpHeader } from '../../src/media/rtp-packet.js';
+import { RtpHeaderCounter, RtpPacketView, sequenceDelta, writeRtpHeader } from '../../src/media/rtp-packet.js';
 
 describe('RTP header in place', () => {
   it('writes and parses back every field, including PT, marker, sequence/timestamp/SSRC extremes', () => {
@@ -66,5 +66,62 @@ describe('RTP header in place', () => {
     expect(sequenceDelta(65535, 0)).toBe(1);
     expect(sequenceDelta(0, 65535)).toBe(-1);
     expect(sequenceDelta(100, 200)).toBe(100);
+  });
+});
+
+describe('RtpHeaderCounter: the next outgoing header, counted in its bytes', () => {
+  const parsed = (buf: Uint8Array) => {
+    const v = new RtpPacketView();
+    expect(v.parse(buf, buf.length)).toBe('ok');
+    return v;
+  };
+
+  it('writes what writeRtpHeader writes for the same fields, and counts the sequence number up by one per packet', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffffffff }), fc.boolean(), fc.integer({ min: 0, max: 71 }), (ssrc, seq, ts, m, pt) => {
+        const counter = new RtpHeaderCounter(ssrc, seq, ts);
+        const ours = new Uint8Array(12 + 4);
+        counter.writeNext(ours, m, pt);
+        const reference = new Uint8Array(12 + 4);
+        writeRtpHeader(reference, m, pt, seq, ts, ssrc);
+        expect(Array.from(ours)).toEqual(Array.from(reference));
+        expect(counter.sequence).toBe((seq + 1) & 0xffff);
+        expect(counter.timestamp).toBe(ts);
+      }),
+    );
+  });
+
+  it('advances the timestamp as uint32 arithmetic does, for a frame, a long hold, zero and negative steps, across every carry and the 2^32 wrap', () => {
+    const steps = fc.oneof(fc.constantFrom(0, 80, 160, 480, 0xffff, 0x10000), fc.integer({ min: -0x7fffffff, max: 0x7fffffff }), fc.integer({ min: 0, max: 2 ** 40 }));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.array(steps, { maxLength: 20 }), (ts, advances) => {
+        const counter = new RtpHeaderCounter(1, 0, ts);
+        let expected = ts;
+        for (const n of advances) {
+          counter.advance(n);
+          expected = Number((BigInt(expected) + BigInt(n)) & 0xffffffffn);
+          expect(counter.timestamp).toBe(expected);
+        }
+      }),
+    );
+  });
+
+  it('wraps the sequence number from 65535 to 0 and the timestamp from 2^32 - 160 to 0, and a packet carries both', () => {
+    const counter = new RtpHeaderCounter(0xdeadbeef, 0xffff, 0xffffffff - 159);
+    const buf = new Uint8Array(12 + 160);
+    counter.writeNext(buf, true, 0);
+    counter.advance(160);
+    let v = parsed(buf);
+    expect([v.sequence, v.timestamp, v.ssrc, v.marker]).toEqual([0xffff, 0xffffffff - 159, 0xdeadbeef, true]);
+    counter.writeNext(buf, false, 8);
+    v = parsed(buf);
+    expect([v.sequence, v.timestamp, v.ssrc, v.marker, v.payloadType]).toEqual([0, 0, 0xdeadbeef, false, 8]);
+  });
+
+  it('countSequence counts a packet written otherwise (an RFC 4733 event) without touching the timestamp', () => {
+    const counter = new RtpHeaderCounter(7, 100, 5000);
+    counter.countSequence();
+    counter.countSequence();
+    expect([counter.sequence, counter.timestamp]).toEqual([102, 5000]);
   });
 });
