@@ -12,8 +12,9 @@
  * allocates nothing; buffers are the caller's and are filled in place. Everything else (RTP, the jitter buffer,
  * G.711) stays in TypeScript. Three users: the agent's call media on the main thread (NativeUdpSockets read once per
  * frame), the media thread's native engine (src/media/rtp-stream-worker.ts), FrameClock's precise timer on an
- * event loop (hal/precise-timer.ts), which wakes a thread once per tick instead of twice, and the sound card's pipes
- * to arecord and aplay (hal/drivers/card-pipe.ts), read and written without a stream's Buffer per chunk.
+ * event loop (hal/precise-timer.ts), which wakes a thread once per tick instead of twice, the sound card's pipes
+ * to arecord and aplay (hal/drivers/card-pipe.ts), read and written without a stream's Buffer per chunk, and the
+ * scheduler slice of the threads that run a packet clock (hal/wakeup-slice.ts), so they wake on time on busy cores.
  *
  * When the module did not build (no C compiler on the machine), `mediaIo` is undefined, `mediaIoMissing` says why,
  * and both use Node's own sockets and timers instead: the same behaviour at a higher CPU cost.
@@ -79,6 +80,13 @@ export interface MediaIo {
   pipeQueued(fd: number): number;
   /** Closes an fd nobody watches; 0 or -errno. */
   pipeClose(fd: number): number;
+  /**
+   * Asks for a scheduler slice of `us` microseconds (100 to 100000; 0: the kernel's default) for the calling thread,
+   * keeping its policy and nice value (hal/native/wakeup-slice.c). The slice the kernel then reports, in
+   * microseconds (0 on a kernel before 6.12, which keeps none per thread), or -errno (-EINVAL out of range, -EPERM
+   * for a thread on a real-time policy). hal/wakeup-slice.ts wraps it.
+   */
+  threadSlice(us: number): number;
 }
 
 /** An opaque handle (an N-API external) from timerOpen. */
@@ -91,6 +99,8 @@ export const EAGAIN = 11;
 export const EADDRINUSE = 98;
 export const EMSGSIZE = 90;
 export const EPIPE = 32;
+export const EPERM = 1;
+export const EINVAL = 22;
 
 // Covers the rounding of ms doubles of a large monotonic time (about 1e-7 ms).
 const ROUNDING_MARGIN_MS = 1e-4;

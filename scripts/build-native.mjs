@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'hal', 'native');
 const built = join(dir, 'build', 'Release', 'media_io.node');
-const sources = ['media-io.c', 'precise-timer.c', 'precise-timer.h', 'pcm-pipe.c', 'pcm-pipe.h', 'fd-watch.c', 'fd-watch.h', 'arguments.c', 'arguments.h', 'binding.gyp'].map((f) => join(dir, f));
+const sources = ['media-io.c', 'precise-timer.c', 'precise-timer.h', 'pcm-pipe.c', 'pcm-pipe.h', 'fd-watch.c', 'fd-watch.h', 'arguments.c', 'arguments.h', 'wakeup-slice.c', 'wakeup-slice.h', 'binding.gyp'].map((f) => join(dir, f));
 const required = process.env.PI_ATA_NATIVE === 'required';
 
 const mtime = (f) => statSync(f).mtimeMs;

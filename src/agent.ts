@@ -6,6 +6,7 @@
 import { dirname } from 'node:path';
 import { systemClock, type Clock, type Random } from '../hal/clock.js';
 import { mediaIo, mediaIoMissing } from '../hal/media-io.js';
+import { describeWakeupSlice, setWakeupSlice } from '../hal/wakeup-slice.js';
 import { nativeBinder } from './media/rtp-port-pair.js';
 import { createBoard, type Board } from '../board/index.js';
 import {
@@ -60,6 +61,9 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
   // Call media reads its sockets once per frame on hal/media-io when it is built (hal/native-udp-socket.ts): no
   // wake-up and no garbage per packet. Its arrival times are on the system's monotonic clock, so only with that clock.
   const bind = mediaIo && clock === systemClock ? nativeBinder(mediaIo, clock) : undefined;
+  // This thread runs the packet clock (the sim board's FrameClock, or the sound card's capture pipe) and the sends it
+  // paces: a short scheduler slice lets it run when its timer fires though other processes hold the cores.
+  const slice = clock === systemClock ? describeWakeupSlice(setWakeupSlice()) : 'not asked (not on the system clock)';
   const callLayer = new LineCallLayer({ clock, random, log: deps.log, media: config.media, userAgent: config.sip.user_agent, bind });
   try {
     for (const lineCfg of config.line) {
@@ -82,7 +86,7 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
   }
   const stack = sip;
   log.info(
-    { board: board.type, lines: ports.length, sip: `${stack.local.host}:${stack.local.port}`, accounts: stack.accounts.map((a) => a.aor), media_sockets: bind ? 'native' : `node:dgram (${mediaIoMissing ?? 'not on the system clock'})` },
+    { board: board.type, lines: ports.length, sip: `${stack.local.host}:${stack.local.port}`, accounts: stack.accounts.map((a) => a.aor), media_sockets: bind ? 'native' : `node:dgram (${mediaIoMissing ?? 'not on the system clock'})`, packet_clock_slice: slice },
     'agent running',
   );
 

@@ -26,6 +26,7 @@
 #include "arguments.h"
 #include "pcm-pipe.h"
 #include "precise-timer.h"
+#include "wakeup-slice.h"
 
 #define SOCKADDR_BYTES ((int32_t)sizeof(struct sockaddr_in6))
 
@@ -270,6 +271,7 @@ NAPI_MODULE_INIT() {
   export_functions(env, exports, fns, sizeof fns / sizeof fns[0]);
   precise_timer_export(env, exports);
   pcm_pipe_export(env, exports);
+  wakeup_slice_export(env, exports);
   napi_value bytes;
   napi_create_int32(env, SOCKADDR_BYTES, &bytes);
   napi_set_named_property(env, exports, "SOCKADDR_BYTES", bytes);

@@ -8,11 +8,13 @@
 //  - media thread: RtpStreamThread, the session and its clock in a worker; the main thread only queues frames
 //    (exported, not used by the agent). On its native engine (the kernel's clock_nanosleep to an absolute deadline,
 //    hal/media-io.ts) at its default raised priority (nice -10, which needs root or CAP_SYS_NICE; the line says when
-//    it did not get it) and at the process's own; and on its event-loop engine (FrameClock on systemClock: a
-//    whole-millisecond timer, then Atomics.wait), raised.
+//    it did not get it) and at the process's own, with the short scheduler slice it asks for by default
+//    (hal/wakeup-slice.ts) and without; and on its event-loop engine (FrameClock on systemClock: a whole-millisecond
+//    timer, then Atomics.wait), raised.
 //  - main thread: FrameClock and RtpSession on the thread that makes the garbage: the agent's placement (the sim
 //    board, tones), waking by a timerfd on the event loop (hal/precise-timer.ts, when built) and by a timer then
-//    Atomics.wait (the fallback). All run the full length.
+//    Atomics.wait (the fallback), with the short slice the agent asks for its main thread (timerfd also without).
+//    All run the full length.
 // The sink runs in a worker thread: the far end is another machine and does not share our garbage collector, so
 // its arrival times must not be delayed by our pauses. MEDIA_CLOCK_SECONDS shortens the run (default 60 s).
 // Peer: baresip's send clock, measured in the same run the same way (lib/baresip-call.mjs: a baresip-to-baresip call on
@@ -24,6 +26,7 @@ import { FrameClock } from '../../dist/hal/frame-clock.js';
 import { RtpSession } from '../../dist/src/media/rtp-session.js';
 import { MEDIA_THREAD_NICE, RtpStreamThread } from '../../dist/src/media/rtp-stream-thread.js';
 import { mediaIo, mediaIoMissing } from '../../dist/hal/media-io.js';
+import { describeWakeupSlice, PACKET_CLOCK_SLICE_US, setWakeupSlice } from '../../dist/hal/wakeup-slice.js';
 import { getPriority } from 'node:os';
 import { captureMissing, startCapture, clockFigures } from './lib/wire-capture.mjs';
 import { baresipMissing, startBaresipCall } from './lib/baresip-call.mjs';
@@ -84,10 +87,11 @@ function print(w, peer) {
 }
 
 // The media thread: the main thread keeps three or four frames queued, from a timer that GC pauses may delay.
-async function mediaThread(label, nice, engine) {
+async function mediaThread(label, nice, engine, sliceUs = PACKET_CLOCK_SLICE_US) {
   if (engine === 'native' && !mediaIo) return console.log(`media clock (${label}): not measured, ${mediaIoMissing}`);
-  const stream = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 30000, max: 39999 }, remoteAddress: '127.0.0.1', remotePort: sinkPort, codec: 'PCMU', nice, engine });
+  const stream = await RtpStreamThread.open({ localAddress: '127.0.0.1', ports: { min: 30000, max: 39999 }, remoteAddress: '127.0.0.1', remotePort: sinkPort, codec: 'PCMU', nice, engine, sliceUs });
   if (stream.nice !== nice) label += `, asked for nice ${nice} but runs at ${stream.nice} (no CAP_SYS_NICE)`;
+  label += `, slice ${describeWakeupSlice(stream.slice)}`;
   const pauses0 = pauses.length;
   const cpu0 = process.cpuUsage();
   let queued = 0;
@@ -111,14 +115,19 @@ async function mediaThread(label, nice, engine) {
   const own = pauses.slice(pauses0).sort((a, b) => a - b);
   console.log(`media clock garbage beside the ${label}: ${own.length} GC pauses on the main thread, longest ${(own.at(-1) ?? 0).toFixed(1)} ms, p90 ${(own[Math.floor(own.length * 0.9)] ?? 0).toFixed(1)} ms | no peer figure`);
 }
-// Raised (the default) and not raised, one after the other in the same run: the difference is what the scheduler
-// costs the clock when the cores are busy.
+// Raised with a short slice (the default), and not raised (what a user without CAP_SYS_NICE gets) with and without
+// the short slice, one after the other in the same run: the differences are what the scheduler costs the clock
+// when the cores are busy, and what each remedy buys back.
 await mediaThread(`media thread, native engine, nice ${MEDIA_THREAD_NICE}`, MEDIA_THREAD_NICE, 'native');
 await mediaThread('media thread, native engine, not raised', getPriority(), 'native');
+await mediaThread('media thread, native engine, not raised', getPriority(), 'native', 0);
 await mediaThread(`media thread, event-loop engine, nice ${MEDIA_THREAD_NICE}`, MEDIA_THREAD_NICE, 'event-loop');
 
-// The same clock on the main thread, beside the garbage, waking each way FrameClock can (timerfd only when built).
-for (const [seed, wake] of (mediaIo ? ['timerfd', 'timer-and-futex'] : ['timer-and-futex']).entries()) {
+// The same clock on the main thread, beside the garbage, waking each way FrameClock can (timerfd only when built),
+// the first with the short slice the agent asks for its main thread and with the kernel's default.
+const mainPlacements = mediaIo ? [['timerfd', PACKET_CLOCK_SLICE_US], ['timerfd', 0], ['timer-and-futex', PACKET_CLOCK_SLICE_US]] : [['timer-and-futex', PACKET_CLOCK_SLICE_US]];
+for (const [seed, [wake, sliceUs]] of mainPlacements.entries()) {
+  const slice = sliceUs ? setWakeupSlice(sliceUs) : { granted: false, reason: 'not asked' };
   const n = frames;
   // A seed of its own per placement: the capture tells the streams apart by their source port.
   const session = await RtpSession.open({ clock: systemClock, random: seededRandom(seed + 1), localAddress: '127.0.0.1', ports: { min: 30000, max: 39999 }, remoteAddress: '127.0.0.1', remotePort: sinkPort, codec: 'PCMU' });
@@ -136,7 +145,8 @@ for (const [seed, wake] of (mediaIo ? ['timerfd', 'timer-and-futex'] : ['timer-a
     clock.start();
   });
   const cpu = process.cpuUsage(cpu0);
-  await report(`main thread, waking by ${wake}`, n, cpu, fc.skippedFrames, '', session.localPort);
+  if (slice.granted) setWakeupSlice(0);
+  await report(`main thread, waking by ${wake}, slice ${describeWakeupSlice(slice)}`, n, cpu, fc.skippedFrames, '', session.localPort);
   await session.close();
 }
 clearInterval(garbage);

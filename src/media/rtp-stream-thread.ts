@@ -21,10 +21,13 @@
  * project's 2-core development VM that alone took the wire p99 from 0.9-3.8 ms to 0.1-0.8 ms beside the garbage
  * maker (scripts/bench/media-clock.bench.mjs measures both, in one run). Raising needs CAP_SYS_NICE (root, or the
  * systemd unit's AmbientCapabilities); without it the thread keeps the process's priority and `nice` says so.
+ * It also asks for a short scheduler slice (hal/wakeup-slice.ts), which needs no privilege: a prompt turn on wake-up
+ * rather than a larger share; `slice` says what the kernel granted.
  */
 import { isIP } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { mediaIo, mediaIoMissing } from '../../hal/media-io.js';
+import { PACKET_CLOCK_SLICE_US, type WakeupSlice } from '../../hal/wakeup-slice.js';
 import { FrameRing } from './frame-ring.js';
 import type { RtpSessionStats } from './media-stats.js';
 import { RtpSessionError, type RtpSessionOptions } from './rtp-session.js';
@@ -41,6 +44,11 @@ export type RtpStreamThreadOptions = Omit<RtpSessionOptions, 'clock' | 'random'>
   nice?: number;
   /** Default 'native' when hal/media-io.ts is built, else 'event-loop' (see rtp-stream-worker.ts). */
   engine?: MediaEngine;
+  /**
+   * The media thread's scheduler slice in microseconds (hal/wakeup-slice.ts), default PACKET_CLOCK_SLICE_US; 0
+   * leaves the kernel's default.
+   */
+  sliceUs?: number;
 };
 
 /** How the media thread waits, sends and receives: its own loop on hal/media-io.ts, or Node's event loop. */
@@ -50,8 +58,9 @@ export type MediaEngine = 'native' | 'event-loop';
 export const MEDIA_THREAD_NICE = -10;
 
 export interface ThreadStart {
-  options: Omit<RtpStreamThreadOptions, 'ringFrames' | 'nice' | 'engine'>;
+  options: Omit<RtpStreamThreadOptions, 'ringFrames' | 'nice' | 'engine' | 'sliceUs'>;
   nice: number;
+  sliceUs: number;
   engine: MediaEngine;
   mouth: SharedArrayBuffer;
   ear: SharedArrayBuffer;
@@ -66,7 +75,7 @@ export type ThreadRequest =
   | { type: 'close' };
 
 export type ThreadReply =
-  | { type: 'opened'; localPort: number; ssrc: number; frameSize: number; nice: number }
+  | { type: 'opened'; localPort: number; ssrc: number; frameSize: number; nice: number; slice: WakeupSlice }
   | { type: 'failed'; name: string; reason: string; message: string }
   | { type: 'dtmf'; digit: string }
   | { type: 'stats'; id: number; stats: RtpSessionStats; underruns: number; skippedFrames: number; heapBytes: number }
@@ -106,12 +115,13 @@ export class RtpStreamThread {
     const ringFrames = options.ringFrames ?? 8;
     const mouth = FrameRing.create(frameSamples, ringFrames);
     const ear = FrameRing.create(frameSamples, ringFrames);
-    const { ringFrames: _unused, nice = MEDIA_THREAD_NICE, engine = mediaIo ? 'native' : 'event-loop', ...sessionOptions } = options;
+    const { ringFrames: _unused, nice = MEDIA_THREAD_NICE, engine = mediaIo ? 'native' : 'event-loop', sliceUs = PACKET_CLOCK_SLICE_US, ...sessionOptions } = options;
     if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new RtpStreamThreadError(`nice must be an integer from -20 to 19, got ${nice}`);
+    if (!Number.isInteger(sliceUs) || (sliceUs !== 0 && (sliceUs < 100 || sliceUs > 100_000))) throw new RtpStreamThreadError(`sliceUs must be 0 or an integer from 100 to 100000, got ${sliceUs}`);
     if (engine !== 'native' && engine !== 'event-loop') throw new RtpStreamThreadError(`engine must be 'native' or 'event-loop', got ${String(engine)}`);
     if (engine === 'native' && !mediaIo) throw new RtpStreamThreadError(`the native media engine is not available: ${mediaIoMissing}`);
     const posted = new SharedArrayBuffer(4);
-    const start: ThreadStart = { options: sessionOptions, nice, engine, mouth: mouth.buffer, ear: ear.buffer, posted };
+    const start: ThreadStart = { options: sessionOptions, nice, sliceUs, engine, mouth: mouth.buffer, ear: ear.buffer, posted };
     const worker = new Worker(new URL('./rtp-stream-worker.js', import.meta.url), { workerData: start });
     const first = await new Promise<ThreadReply>((resolve, reject) => {
       worker.once('message', resolve);
@@ -123,7 +133,7 @@ export class RtpStreamThread {
       const reason = first.type === 'failed' ? first.reason : 'no-free-port';
       throw new RtpSessionError(reason as RtpSessionError['reason'], first.type === 'failed' ? first.message : 'media thread did not open');
     }
-    return new RtpStreamThread(worker, options, mouth, ear, new Int32Array(posted), first.localPort, first.ssrc, first.nice, engine);
+    return new RtpStreamThread(worker, options, mouth, ear, new Int32Array(posted), first.localPort, first.ssrc, first.nice, first.slice, engine);
   }
 
   private constructor(
@@ -136,6 +146,8 @@ export class RtpStreamThread {
     readonly ssrc: number,
     /** The nice value the media thread runs at: the one asked for, or the process's when raising was refused. */
     readonly nice: number,
+    /** The media thread's scheduler slice as the kernel granted it, or why it keeps the default. */
+    readonly slice: WakeupSlice,
     readonly engine: MediaEngine,
   ) {
     worker.on('message', (m: ThreadReply) => this.onReply(m));

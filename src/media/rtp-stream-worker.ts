@@ -15,6 +15,7 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { systemClock, type Clock } from '../../hal/clock.js';
 import { LoopClock } from '../../hal/loop-clock.js';
 import { mediaIo } from '../../hal/media-io.js';
+import { setWakeupSlice, type WakeupSlice } from '../../hal/wakeup-slice.js';
 import { FrameRing } from './frame-ring.js';
 import { nativeBinder } from './rtp-port-pair.js';
 import { RtpStreamPump } from './rtp-stream-pump.js';
@@ -70,7 +71,7 @@ async function main(port: MessagePort, start: ThreadStart): Promise<void> {
       // The caller's side checks addresses and digits before posting; nothing sent here may end the call.
     }
   };
-  reply({ type: 'opened', localPort: session.localPort, ssrc: session.ssrc, frameSize: session.frameSize, nice: setOwnNice(start.nice) });
+  reply({ type: 'opened', localPort: session.localPort, ssrc: session.ssrc, frameSize: session.frameSize, nice: setOwnNice(start.nice), slice: setOwnSlice(start.sliceUs) });
   port.on('message', handle);
   pump.start();
   if (!io || !loopClock) return;
@@ -125,6 +126,11 @@ function setOwnNice(nice: number): number {
     // EACCES: raising needs CAP_SYS_NICE. The stream runs anyway, at the priority the process has.
   }
   return getPriority();
+}
+
+/** The thread's scheduler slice (hal/wakeup-slice.ts); 0 leaves the kernel's default untouched. */
+function setOwnSlice(us: number): WakeupSlice {
+  return us === 0 ? { granted: false, reason: 'not asked (sliceUs 0)' } : setWakeupSlice(us);
 }
 
 if (parentPort) void main(parentPort, workerData as ThreadStart);
