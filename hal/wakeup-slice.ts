@@ -22,8 +22,11 @@ export type WakeupSlice =
   | { granted: true; us: number }
   | { granted: false; reason: string };
 
-/** Asks for `us` for the calling thread (0: back to the kernel's default); what the kernel made of it. */
-export function setWakeupSlice(us: number = PACKET_CLOCK_SLICE_US, io: MediaIo | undefined = mediaIo): WakeupSlice {
+/**
+ * Asks for `us` for the calling thread (0: back to the kernel's default); what the kernel made of it. `io` is the
+ * native module (null: as where it is not built).
+ */
+export function setWakeupSlice(us: number = PACKET_CLOCK_SLICE_US, io: MediaIo | null = mediaIo ?? null): WakeupSlice {
   if (!io) return { granted: false, reason: `hal/native is ${mediaIoMissing ?? 'not loaded'}` };
   const r = io.threadSlice(us);
   if (r > 0) return { granted: true, us: r };

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeMuLaw, encodeMuLaw } from '../../src/media/g711.js';
 import { mediaIo, mediaIoMissing } from '../../dist/hal/media-io.js';
 import { RtpStreamThread, RtpStreamThreadError, type MediaEngine, type RtpStreamThreadOptions } from '../../dist/src/media/rtp-stream-thread.js';
+import { PACKET_CLOCK_SLICE_US } from '../../dist/hal/wakeup-slice.js';
 
 const base: RtpStreamThreadOptions = { localAddress: '127.0.0.1', ports: { min: 37000, max: 37999 }, remoteAddress: '127.0.0.1', remotePort: 9, codec: 'PCMU' };
 const open: RtpStreamThread[] = [];
@@ -28,6 +29,14 @@ function threadNices(): number[] {
   return readdirSync('/proc/self/task').map((tid) => {
     const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+/** se.slice (ns) of every thread of this process, where the kernel shows it. */
+function threadSlicesNs(): number[] {
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    const m = /^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/sched`, 'utf8'));
+    return m ? [Number(m[1])] : [];
   });
 }
 
@@ -101,6 +110,27 @@ describe('RtpStreamThread', () => {
     const capEff = BigInt('0x' + (/CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'));
     const mayRaise = ((capEff >> 23n) & 1n) === 1n;
     expect(t.nice).toBe(mayRaise ? -10 : getPriority());
+  });
+
+  it('asks for the short scheduler slice for the media thread by default, and for no other thread of the process', async () => {
+    const t = await start();
+    const shortened = threadSlicesNs().filter((ns) => ns === PACKET_CLOCK_SLICE_US * 1000).length;
+    if (t.slice.granted) {
+      expect(t.slice.us).toBe(PACKET_CLOCK_SLICE_US);
+      expect(shortened).toBe(1);
+    } else {
+      // A kernel before 6.12 (or no module): the reason is given and no thread has the slice.
+      expect(t.slice.reason).not.toBe('');
+      expect(shortened).toBe(0);
+    }
+    const plain = await start({ sliceUs: 0 });
+    expect(plain.slice.granted).toBe(false);
+    expect(threadSlicesNs().filter((ns) => ns === PACKET_CLOCK_SLICE_US * 1000).length).toBe(shortened);
+  });
+
+  it('refuses a slice that is not 0 or 100-100000 us with a typed error', async () => {
+    await expect(RtpStreamThread.open({ ...base, sliceUs: 50 })).rejects.toBeInstanceOf(RtpStreamThreadError);
+    await expect(RtpStreamThread.open({ ...base, sliceUs: 200.5 })).rejects.toBeInstanceOf(RtpStreamThreadError);
   });
 
   it('refuses a nice value that is not an integer from -20 to 19 with a typed error', async () => {
