@@ -16,6 +16,7 @@
  * entries stay comparable after adjustments.
  */
 import { BLOCK_AUDIO, BLOCK_CONCEALED, PacketLossConcealer } from './plc.js';
+import { SlidingExtreme } from './sliding-extreme.js';
 
 export type PullResult = 'audio' | 'concealed' | 'silence';
 
@@ -105,10 +106,12 @@ export class JitterBuffer {
   private readonly srcValid: Uint8Array;
   private readonly block: Int16Array;
 
-  private readonly winMargin: Float64Array;
-  private readonly winTransit: Float64Array;
-  private winCount = 0;
-  private winNext = 0;
+  // The window's extremes, kept as packets are recorded (sliding-extreme.ts): the worst margin over the whole
+  // window, the best over its most recent eighth, and the spread of transit times.
+  private readonly marginLow: SlidingExtreme;
+  private readonly marginHighRecent: SlidingExtreme;
+  private readonly transitLow: SlidingExtreme;
+  private readonly transitHigh: SlidingExtreme;
 
   private started = false;
   private ssrc = 0;
@@ -155,8 +158,12 @@ export class JitterBuffer {
     this.srcValid = new Uint8Array(maxBlock);
     this.block = new Int16Array(maxBlock);
     const w = opts.windowPackets ?? 250;
-    this.winMargin = new Float64Array(w);
-    this.winTransit = new Float64Array(w);
+    // The delay ceiling looks at recent packets only: a margin is quantised to whole frames, and with a slow far-end
+    // clock it steps down one frame at a time, which a long-window maximum would hide for seconds.
+    this.marginLow = new SlidingExtreme(w, 'min');
+    this.marginHighRecent = new SlidingExtreme(w >> 3 || 1, 'max');
+    this.transitLow = new SlidingExtreme(w, 'min');
+    this.transitHigh = new SlidingExtreme(w, 'max');
     this.stats.targetDelayMs = startMs;
   }
 
@@ -187,7 +194,10 @@ export class JitterBuffer {
     this.started = false;
     this.valid.fill(0);
     this.seqSeen.fill(-1);
-    this.winCount = this.winNext = 0;
+    this.marginLow.clear();
+    this.marginHighRecent.clear();
+    this.transitLow.clear();
+    this.transitHigh.clear();
     this.adjust = 0;
     this.outOfRange = 0;
     this.uniqueReceived = 0;
@@ -276,37 +286,20 @@ export class JitterBuffer {
   }
 
   private record(margin: number, transit: number): void {
-    const i = this.winNext;
-    this.winMargin[i] = margin + this.adjust;
-    this.winTransit[i] = transit;
-    this.winNext = i + 1 === this.winMargin.length ? 0 : i + 1;
-    if (this.winCount < this.winMargin.length) this.winCount++;
+    const stored = margin + this.adjust;
+    this.marginLow.push(stored);
+    this.marginHighRecent.push(stored);
+    this.transitLow.push(transit);
+    this.transitHigh.push(transit);
   }
 
   /** How many samples to read for the next frame: `frame` plus or minus the correction the window asks for. */
   private nextReadLength(): number {
-    const n = this.winCount;
-    if (n === 0) return this.frame;
-    let lo = Infinity;
-    let hi = -Infinity;
-    // The delay floor and ceiling look at recent packets only: a margin is quantised to whole frames, and with
-    // a slow far-end clock it steps down one frame at a time, which a long-window maximum would hide for seconds.
-    const recent = this.winMargin.length >> 3 || 1;
-    let age = this.winNext;
-    let tMin = Infinity;
-    let tMax = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const m = this.winMargin[i];
-      if (m < lo) lo = m;
-      age = age === 0 ? n - 1 : age - 1;
-      const r = this.winMargin[age];
-      if (i < recent && r > hi) hi = r;
-      const t = this.winTransit[i];
-      if (t < tMin) tMin = t;
-      if (t > tMax) tMax = t;
-    }
-    lo -= this.adjust;
-    hi -= this.adjust;
+    if (this.marginLow.empty) return this.frame;
+    const lo = this.marginLow.value - this.adjust;
+    let hi = this.marginHighRecent.value - this.adjust;
+    const tMin = this.transitLow.value;
+    const tMax = this.transitHigh.value;
     // A margin is read against a position that moves a whole frame per pull, so two packets the network delivered
     // 1 ms apart, one just before a pull and one just after, differ by a frame. The fastest packets are truly ahead
     // of the latest by no more than the spread of transit times; any excess is that quantisation, not delay, and
