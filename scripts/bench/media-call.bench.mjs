@@ -55,8 +55,8 @@ function threadRunNs(pid) {
  * CPU seconds per minute of `pid` over the window, measured after the warm-up; and of its media thread alone, told
  * apart by its raised nice value (undefined when it could not be raised: the bench is not root).
  */
-async function cpuPerMinute(pid, before = async () => {}) {
-  await sleep(WARMUP_MS);
+async function cpuPerMinute(pid, before = async () => {}, warmupMs = WARMUP_MS) {
+  await sleep(warmupMs);
   await before();
   const ns0 = processRunNs(pid);
   const threads0 = threadRunNs(pid);
@@ -85,7 +85,7 @@ async function startCall(mode, nodeFlags = []) {
   return { near, stop: () => (stopPacing?.(), far?.proc.kill()) };
 }
 
-async function ours(mode) {
+async function ours(mode, warmupMs = WARMUP_MS) {
   const { near, stop } = await startCall(mode);
   let children = [];
   let children0 = 0;
@@ -93,7 +93,7 @@ async function ours(mode) {
     near.send('mark');
     children = childPids(near.proc.pid);
     children0 = children.reduce((n, pid) => n + processRunNs(pid), 0);
-  });
+  }, warmupMs);
   const childrenPerMin = ((children.reduce((n, pid) => n + processRunNs(pid), 0) - children0) / 1e9 / SECONDS) * 60;
   near.send('report');
   const report = JSON.parse(await near.next());
@@ -184,6 +184,14 @@ if (mediaIo) {
   const f = await allocation('clock-only', 90_000);
   const gcNote = n.gcs + c.gcs + f.gcs === 0 ? 'no GC in any window' : `GCs in the windows: ${n.gcs}, ${c.gcs}, ${f.gcs}, so those read low`;
   console.log(`media call allocation 90 s into a call: main thread on hal/native sockets ${n.perTick.toFixed(0)} B per 20 ms tick, ${(n.perTick - f.perTick).toFixed(0)} B above the floor; paced by a card on hal/native pipes ${c.perTick.toFixed(0)} B per frame, ${(c.perTick - f.perTick).toFixed(0)} B above | floor, a clock ticking with no media code ${f.perTick.toFixed(0)} B per tick (measured in this run; ${gcNote}) | goal 0 above the floor`);
+}
+// The CPU lines above count from 2 s into a call, when V8 still runs the per-tick code in its baseline tier. The
+// same call 90 s in, once it has optimized it: the figure of a long call, beside the same floors.
+if (mediaIo) {
+  const n = await ours('main-native', 90_000);
+  const c = await ours('card-native', 90_000);
+  const f = await ours('clock-only', 90_000);
+  console.log(`media call CPU 90 s into a call, one end: main thread on hal/native sockets, clock by timerfd ${n.perMin.toFixed(3)} s per call-minute; paced by a card on hal/native pipes ${c.perMin.toFixed(3)} s (arecord and aplay beside it ${c.childrenPerMin.toFixed(3)} s) | ${peer} | floor, the same process with its clock ticking and no media code ${f.perMin.toFixed(3)} s (measured in this run) | goal 0.3 s`);
 }
 const timers = await ours('main-timers');
 console.log(`media call CPU, one end, main thread, timers only (no precise sleep): ${timers.perMin.toFixed(3)} s per call-minute | ${peer} | goal 0.3 s`);
