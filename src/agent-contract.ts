@@ -27,6 +27,24 @@ export interface LineCallStatus {
   remote: string;
   codec: string;
   duration_s: number;
+  /** The call's media figures so far; null before it is answered. */
+  quality: CallQualityJson | null;
+}
+
+/** A call's quality as its media measured it (RFC 3550): what a commercial adapter's call-quality page shows. */
+export interface CallQualityJson {
+  packets_sent: number;
+  packets_received: number;
+  /** Packets of the far end's stream that never came (RFC 3550 A.3). */
+  packets_lost: number;
+  /** Interarrival jitter of the far end's stream (RFC 3550 A.8), ms. */
+  jitter_ms: number;
+  /** From the far end's RTCP reports; null when none came. */
+  rtt_ms: number | null;
+  /** Earpiece frames in which lost audio was concealed. */
+  concealed_frames: number;
+  /** The jitter buffer's playout delay, ms. */
+  playout_delay_ms: number;
 }
 
 export interface LineStatus {
@@ -60,6 +78,8 @@ export interface CallRecord {
   end: string | null;
   /** Why the call ended: "normal", "busy", "no-answer", "486 Busy Here", ... */
   cause: string | null;
+  /** The media's figures (at the end, or so far while the call lasts); null for a call never answered. */
+  quality: CallQualityJson | null;
 }
 
 export type HookAction = 'off' | 'on' | 'flash';

@@ -25,7 +25,7 @@ import {
 import type { AtaConfig, LineConfig } from './config/schema.js';
 import type { Logger } from './log.js';
 import { CallLayer as LineCallLayer } from './call/call-layer.js';
-import { CallLog } from './call-log.js';
+import { CallLog, callQualityJson } from './call-log.js';
 import { buildFxsPort } from './line-assembly.js';
 import { generateDtmf } from './media/dtmf-generator.js';
 import { packageVersion } from './package-info.js';
@@ -128,6 +128,7 @@ export async function startAgent(config: AtaConfig, deps: AgentDeps): Promise<Ru
                   remote: c.call.remote,
                   codec: c.call.codec ?? '',
                   duration_s: c.call.answeredAt === null ? 0 : Math.floor((now - c.call.answeredAt) / 1000),
+                  quality: callQualityJson(c.call.media?.quality()),
                 }
               : null,
             other_call: c.other ? { state: c.other.kind, direction: c.other.call.direction, remote: c.other.call.remote } : null,

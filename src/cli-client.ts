@@ -66,11 +66,14 @@ function lineLine(l: LineStatus): string {
     ? // No codec yet while ringing or calling: leave it out rather than print an empty field.
       `  ${l.call.direction === 'in' ? 'from' : 'to'} ${l.call.remote}, ${l.call.codec ? `${l.call.codec}, ` : ''}${formatDuration(l.call.duration_s)}`
     : '';
+  // A call's quality, as a commercial adapter's status page gives it; tolerant of an older agent that sends none.
+  const q = l.call?.quality;
+  const quality = q ? `  (loss ${q.packets_lost}/${q.packets_received + q.packets_lost}, jitter ${q.jitter_ms} ms${q.rtt_ms === null ? '' : `, rtt ${q.rtt_ms} ms`})` : '';
   // The digits matter while they are being dialled; once a call is up its target says where it went.
   const digits = l.digits && l.state === 'dialing' ? `  digits ${l.digits}` : '';
   const vm = l.voice_messages;
   const messages = l.message_waiting ? `  voicemail waiting${vm ? ` (${vm.new} new, ${vm.old} old)` : ''}` : '';
-  return `  line ${l.id}  ${l.hook === 'off' ? 'off hook' : 'on hook '}  ${l.state}${digits}${call}${messages}`;
+  return `  line ${l.id}  ${l.hook === 'off' ? 'off hook' : 'on hook '}  ${l.state}${digits}${call}${quality}${messages}`;
 }
 
 /** Human-readable status; tolerant of missing fields so an older agent still prints something. */

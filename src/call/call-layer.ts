@@ -113,7 +113,10 @@ export class CallLayer implements CallDesk {
     call.session.accept(call.media.okSdp);
     // A late offer's stream has nowhere to go until the ACK brings the answer (see incomingAcked).
     if (!call.media.awaitingAnswer) call.media.connect(port);
-    if (port.controller.call) port.controller.call.codec = call.media.codec;
+    if (port.controller.call) {
+      port.controller.call.codec = call.media.codec;
+      port.controller.call.media = call.media;
+    }
     this.log.info({ line: port.id, codec: call.media.codec }, 'call answered');
   }
 

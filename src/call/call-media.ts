@@ -18,6 +18,7 @@ import type { SocketBinder } from '../media/rtp-port-pair.js';
 import { RtpSession, type G711Codec, type RtpSessionStats } from '../media/rtp-session.js';
 import { answerOffer, buildOffer, parseSdp, readAnswer, serializeSdp, type LocalMedia, type NegotiatedMedia, type SdpSession } from '../sip/sdp.js';
 import type { FxsPort } from '../phone/fxs-port.js';
+import type { CallQuality } from '../phone/line-seams.js';
 import type { CallLeg } from './conference-bridge.js';
 
 export type CallMediaState = 'reserved' | 'flowing' | 'closed';
@@ -242,6 +243,20 @@ export class CallMedia {
 
   stats(): RtpSessionStats {
     return this.session.stats();
+  }
+
+  /** The figures the call log and the status API keep for the call (the stream's so far; final once closed). */
+  quality(): CallQuality {
+    const s = this.session.stats();
+    return {
+      packetsSent: s.packetsSent,
+      packetsReceived: s.packetsReceived,
+      lost: s.lost,
+      jitterMs: s.jitterMs,
+      rttMs: s.rttMs < 0 ? null : s.rttMs,
+      concealedFrames: s.jitterBuffer.concealed,
+      playoutDelayMs: s.playoutDelayMs,
+    };
   }
 
   async close(): Promise<void> {

@@ -109,7 +109,7 @@ export class OutgoingCalls {
     if (this.desk.calls.get(call.port.id) !== call) return;
     media.connect(call.port);
     this.desk.log.info({ line: call.port.id, codec: media.codec, remote: `${media.negotiated?.remoteAddress}:${media.negotiated?.remotePort}` }, 'call connected');
-    call.port.controller.callAnswered(media.codec);
+    call.port.controller.callAnswered(media.codec, media);
   }
 
   private ended(call: LineCall, how: CallEnd): void {

@@ -6,7 +6,7 @@
  * The states are the ones the status API promises (shared/INTERFACES.md).
  */
 import type { TimerHandle } from '../../hal/clock.js';
-import { DEFAULT_LINE_TIMERS, type CallCause, type CallInfo, type IncomingCall, type LineSeams, type LineTimers, type OtherCall } from './line-seams.js';
+import { DEFAULT_LINE_TIMERS, type CallCause, type CallInfo, type CallQualitySource, type IncomingCall, type LineSeams, type LineTimers, type OtherCall } from './line-seams.js';
 
 export type LineState =
   | 'idle'
@@ -303,11 +303,12 @@ export class LineController {
   }
 
   /** 200 for our outgoing call. */
-  callAnswered(codec: string | null): void {
+  callAnswered(codec: string | null, media: CallQualitySource | null = null): void {
     if (this.state !== 'calling' && this.state !== 'ringback') return;
     this.seams.playTone(null);
     if (this.call) {
       this.call.codec = codec;
+      this.call.media = media;
       this.answered(this.call);
     }
     this.enter('connected');

@@ -27,6 +27,27 @@ export interface CallInfo {
   codec: string | null;
   startedAt: number;
   answeredAt: number | null;
+  /** The call's media once it is answered (set by the call layer): its quality so far, for the log and status. */
+  media?: CallQualitySource | null;
+}
+
+/** A call's quality as its media measured it (RFC 3550 figures), for the call log and the status API. */
+export interface CallQuality {
+  packetsSent: number;
+  packetsReceived: number;
+  /** Cumulative loss of the far end's stream (RFC 3550 A.3). */
+  lost: number;
+  /** Interarrival jitter of the far end's stream (RFC 3550 A.8), in ms. */
+  jitterMs: number;
+  /** Round-trip time from the far end's RTCP reports; null until one came. */
+  rttMs: number | null;
+  /** Earpiece frames that had lost audio filled in by concealment. */
+  concealedFrames: number;
+  playoutDelayMs: number;
+}
+
+export interface CallQualitySource {
+  quality(): CallQuality;
 }
 
 /**

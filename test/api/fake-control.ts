@@ -26,13 +26,13 @@ export class FakeControl implements AgentControl {
       uptime_s: 3725,
       accounts: [{ line: 0, aor: 'sip:100@sip.example.org', registered: true, state: 'registered', expires_in: 3412, last_error: null }],
       lines: [
-        { id: 0, hook: 'off', state: 'connected', digits: '200', call: { direction: 'out', remote: 'sip:200@sip.example.org', codec: 'PCMU', duration_s: 75 }, other_call: null, message_waiting: false, voice_messages: null },
+        { id: 0, hook: 'off', state: 'connected', digits: '200', call: { direction: 'out', remote: 'sip:200@sip.example.org', codec: 'PCMU', duration_s: 75, quality: { packets_sent: 3750, packets_received: 3748, packets_lost: 2, jitter_ms: 1.4, rtt_ms: 0.8, concealed_frames: 1, playout_delay_ms: 43.8 } }, other_call: null, message_waiting: false, voice_messages: null },
         { id: 1, hook: 'on', state: 'idle', digits: '', call: null, other_call: null, message_waiting: true, voice_messages: { new: 2, old: 8 } },
       ],
     };
   }
   calls(): CallRecord[] {
-    return [{ direction: 'in', remote: 'sip:300@x', start: '2026-11-24T14:03:01.123Z', answered: null, end: '2026-11-24T14:03:09.000Z', cause: 'no-answer' }];
+    return [{ direction: 'in', remote: 'sip:300@x', start: '2026-11-24T14:03:01.123Z', answered: null, end: '2026-11-24T14:03:09.000Z', cause: 'no-answer', quality: null }];
   }
   sipTrace(limit?: number): string {
     return `trace limit=${limit ?? 'all'}\n`;

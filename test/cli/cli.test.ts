@@ -137,7 +137,7 @@ describe('ata status and ata phone against a real API server (fake AgentControl 
         'accounts:',
         '  line 0  sip:100@sip.example.org  registered, expires in 3412 s',
         'lines:',
-        '  line 0  off hook  connected  to sip:200@sip.example.org, PCMU, 1m15s',
+        '  line 0  off hook  connected  to sip:200@sip.example.org, PCMU, 1m15s  (loss 2/3750, jitter 1.4 ms, rtt 0.8 ms)',
         '  line 1  on hook   idle  voicemail waiting (2 new, 8 old)',
         '',
       ].join('\n'),

@@ -70,6 +70,10 @@ describe.each(socketKinds)('calls with a real baresip far end, direct IP, call m
     expect(agent.lines.some(loggedAfter(agent.lines, mark, (l) => l.msg === 'line state' && l.to === 'ringback'))).toBe(true);
     const connectedAt = ear.count();
     await ear.reaches(connectedAt + 2 * 8000);
+    // The status shows the call's media figures as they stand: two seconds of baresip's stream have come.
+    const live = (await phone.status()).call?.quality;
+    expect(live?.packets_received).toBeGreaterThan(50);
+    expect(live?.packets_sent).toBeGreaterThan(50);
     // A digit keyed in the call goes out as an RFC 4733 event (both sides offered telephone-event).
     const keyed = far.events.length;
     expect(await phone.dial('5', 'dtmf')).toBe(200);
@@ -93,6 +97,15 @@ describe.each(socketKinds)('calls with a real baresip far end, direct IP, call m
     expect(media.events_sent).toBe(1);
     expect(media.received as number).toBeGreaterThan(100);
     expect(await phone.status()).toMatchObject({ state: 'idle', call: null });
+    // The call log keeps the figures as they stood at the end (RTT only if baresip's RTCP report came in time).
+    const [logged] = await phone.calls();
+    expect(logged).toMatchObject({ direction: 'out', cause: 'normal' });
+    expect(logged!.quality!.packets_received).toBeGreaterThan(100);
+    expect(logged!.quality!.packets_sent).toBeGreaterThan(100);
+    expect(logged!.quality!.packets_lost).toBe(0);
+    expect(logged!.quality!.jitter_ms).toBeGreaterThanOrEqual(0);
+    expect(logged!.quality!.jitter_ms).toBeLessThan(20);
+    expect(logged!.quality!.rtt_ms === null || logged!.quality!.rtt_ms >= 0).toBe(true);
 
     // What baresip heard is our mouthpiece tone; what our earpiece heard (after the answer) is baresip's tone.
     const heardByFar = soxSamples(far.decodedWav()!);
@@ -142,6 +155,10 @@ describe.each(socketKinds)('calls with a real baresip far end, direct IP, call m
     const media = await agent.waitForLog(loggedAfter(agent.lines, mark, (l) => l.msg === 'call media closed'));
     expect(media.received as number).toBeGreaterThan(50);
     expect(farLevel).toBeGreaterThan(-20);
+    // An answered incoming call has its figures in the call log too.
+    const [logged] = await phone.calls();
+    expect(logged).toMatchObject({ direction: 'in' });
+    expect(logged!.quality!.packets_received).toBeGreaterThan(50);
   }, 60_000);
 
   it('a call to a line that is off hook gets 486 Busy Here', async () => {

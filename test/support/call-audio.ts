@@ -8,6 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentProcess, type LogLine } from './agent-process.js';
 import { freeUdpPort } from './kamailio.js';
+import type { CallQualityJson, CallRecord } from '../../src/agent-contract.js';
 
 const WAV_HEADER = 44;
 
@@ -106,7 +107,7 @@ export class EarpieceFile {
 export interface SimLineStatus {
   state: string;
   hook: string;
-  call: { direction: string; codec: string; remote: string } | null;
+  call: { direction: string; codec: string; remote: string; quality?: CallQualityJson | null } | null;
   other_call?: { state: string; direction: string; remote: string } | null;
 }
 
@@ -125,8 +126,8 @@ export class SimLineApi {
   }
 
   /** GET /api/calls: the recent calls, newest first. */
-  async calls(): Promise<Array<{ direction: string; remote: string; answered: string | null; end: string | null; cause: string | null }>> {
-    return (await (await fetch(`${this.url}/api/calls`)).json()) as Array<{ direction: string; remote: string; answered: string | null; end: string | null; cause: string | null }>;
+  async calls(): Promise<CallRecord[]> {
+    return (await (await fetch(`${this.url}/api/calls`)).json()) as CallRecord[];
   }
 
   async status(): Promise<SimLineStatus> {
