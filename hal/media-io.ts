@@ -81,12 +81,13 @@ export interface MediaIo {
   /** Closes an fd nobody watches; 0 or -errno. */
   pipeClose(fd: number): number;
   /**
-   * Asks for a scheduler slice of `us` microseconds (100 to 100000; 0: the kernel's default) for the calling thread,
-   * keeping its policy and nice value (hal/native/wakeup-slice.c). The slice the kernel then reports, in
-   * microseconds (0 on a kernel before 6.12, which keeps none per thread), or -errno (-EINVAL out of range, -EPERM
-   * for a thread on a real-time policy). hal/wakeup-slice.ts wraps it.
+   * Asks for a scheduler slice of `us` microseconds (100 to 100000; 0: the kernel's default) for thread `tid` (0,
+   * the default: the calling thread; a child's pid: its main thread), keeping its policy and nice value
+   * (hal/native/wakeup-slice.c). The slice the kernel then reports, in microseconds (0 on a kernel before 6.12,
+   * which keeps none per thread), or -errno (-EINVAL out of range, -EPERM for a thread on a real-time policy or not
+   * ours, -ESRCH for one gone). hal/wakeup-slice.ts wraps it.
    */
-  threadSlice(us: number): number;
+  threadSlice(us: number, tid?: number): number;
 }
 
 /** An opaque handle (an N-API external) from timerOpen. */
@@ -101,6 +102,7 @@ export const EMSGSIZE = 90;
 export const EPIPE = 32;
 export const EPERM = 1;
 export const EINVAL = 22;
+export const ESRCH = 3;
 
 // Covers the rounding of ms doubles of a large monotonic time (about 1e-7 ms).
 const ROUNDING_MARGIN_MS = 1e-4;

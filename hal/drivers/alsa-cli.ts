@@ -3,6 +3,7 @@ import { AUDIO_FRAME_MS, type AudioPort } from '../audio-port.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { DeviceUnavailableError, type HalLog } from '../errors.js';
 import { mediaIo } from '../media-io.js';
+import { PACKET_CLOCK_SLICE_US, setWakeupSlice, type WakeupSlice } from '../wakeup-slice.js';
 import { nativeCardPipes, streamCardPipes, type CapturePipe, type CardPipes, type PlaybackPipe } from './card-pipe.js';
 import { CapturePipeline, PlaybackPipeline } from './pcm-pipeline.js';
 
@@ -23,6 +24,11 @@ export interface AlsaCliOptions {
   playbackConfigKey?: string;
   /** How the audio crosses to the children: hal/native's pipes when the module is built (card-pipe.ts says why). */
   pipes?: CardPipes;
+  /**
+   * The scheduler slice asked for arecord and aplay (hal/wakeup-slice.ts), in microseconds; default
+   * PACKET_CLOCK_SLICE_US, 0 leaves them the kernel's default.
+   */
+  wakeupSliceUs?: number;
 }
 
 type AlsaPortState = 'idle' | 'starting' | 'running' | 'restarting' | 'closed';
@@ -36,6 +42,10 @@ const MAX_PLAYBACK_BACKLOG_FRAMES = 6;
  * frame adds nothing on top of the framing (the frame waits for its last sample either way) and wakes the agent, arecord
  * and aplay 50 times a second each; 10 ms periods cost twice the wake-ups for no latency gain. If a process dies
  * (USB card unplugged), one warning is logged and both are restarted with back-off.
+ *
+ * arecord's wake-up at each period is what paces a call on a card, so both children get the short scheduler slice
+ * the agent's own packet-clock thread has (hal/wakeup-slice.ts): on a Pi whose cores are busy, arecord hands over
+ * its frame when the card has it, and aplay refills the card's buffer in time.
  */
 export class AlsaCliAudioPort implements AudioPort {
   readonly sampleRate = 8000 as const;
@@ -61,6 +71,8 @@ export class AlsaCliAudioPort implements AudioPort {
   private backoffMs = 500;
   /** Frames dropped because aplay fell behind. */
   playbackDropped = 0;
+  /** What the kernel granted arecord at its last start (aplay is asked the same); undefined before a start. */
+  childSlice: WakeupSlice | undefined;
 
   constructor(private readonly opts: AlsaCliOptions) {
     this.cardRate = opts.cardRate ?? 8000;
@@ -154,6 +166,7 @@ export class AlsaCliAudioPort implements AudioPort {
       });
       const ply = (this.aplay = spawn('aplay', this.args(this.opts.playbackDevice), { env, stdio: [playback.childEnd, 'ignore', 'pipe'] }));
       playback.attach(ply);
+      this.shortenChildSlices(rec, ply);
       const recErr = collectStderr(rec);
       const plyErr = collectStderr(ply);
       rec.on('error', (e) => fail(new DeviceUnavailableError(this.opts.captureDevice, capKey, `cannot run arecord (alsa-utils): ${e.message}`)));
@@ -167,6 +180,13 @@ export class AlsaCliAudioPort implements AudioPort {
         else this.lost(ply, 'aplay', this.opts.playbackDevice, code ?? sig, plyErr());
       });
     });
+  }
+
+  private shortenChildSlices(rec: ChildProcess, ply: ChildProcess): void {
+    const us = this.opts.wakeupSliceUs ?? PACKET_CLOCK_SLICE_US;
+    if (us === 0 || rec.pid === undefined) return; // no pid: the spawn failed, and its 'error' says so
+    this.childSlice = setWakeupSlice(us, mediaIo ?? null, rec.pid);
+    if (ply.pid !== undefined) setWakeupSlice(us, mediaIo ?? null, ply.pid);
   }
 
   private lost(proc: ChildProcess, tool: string, device: string, how: number | string | null, stderr: string): void {

@@ -44,33 +44,39 @@ struct slice_attr {
 #define SLICE_MIN_US 100
 #define SLICE_MAX_US 100000
 
-static int get_attr(struct slice_attr *a) {
+static int get_attr(pid_t tid, struct slice_attr *a) {
   memset(a, 0, sizeof *a);
-  return syscall(SYS_sched_getattr, 0, a, sizeof *a, 0) < 0 ? -errno : 0;
+  return syscall(SYS_sched_getattr, tid, a, sizeof *a, 0) < 0 ? -errno : 0;
 }
 
 /*
- * threadSlice(us): asks for a slice of `us` microseconds (100 to 100000; 0 gives back the kernel's default) for the
- * calling thread, keeping its policy and nice value. Returns the slice the kernel then reports, in microseconds (0 on
- * a kernel that keeps no slice per thread), or -errno: -EINVAL for a slice out of range, -EPERM for a thread that is
- * not on the fair scheduler (a real-time policy is left alone).
+ * threadSlice(us, tid = 0): asks for a slice of `us` microseconds (100 to 100000; 0 gives back the kernel's default)
+ * for thread `tid` (0: the calling thread; a child process's pid names its main thread), keeping its policy and nice
+ * value. Returns the slice the kernel then reports, in microseconds (0 on a kernel that keeps no slice per thread),
+ * or -errno: -EINVAL for a slice out of range, -EPERM for a thread that is not on the fair scheduler (a real-time
+ * policy is left alone) or not ours to change, -ESRCH for one that is gone.
  */
 static napi_value js_thread_slice(napi_env env, napi_callback_info info) {
-  napi_value argv[1], r;
-  int32_t us;
+  napi_value argv[2], r;
+  int32_t us, tid = 0;
   struct slice_attr a;
-  if (!args(env, info, 1, argv) || !int_arg(env, argv[0], &us)) return NULL;
+  size_t argc = 2;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
+    napi_throw_type_error(env, NULL, "media-io: expected a slice in microseconds");
+    return NULL;
+  }
+  if (!int_arg(env, argv[0], &us) || (argc > 1 && !int_arg(env, argv[1], &tid))) return NULL;
   int32_t result;
-  if (us != 0 && (us < SLICE_MIN_US || us > SLICE_MAX_US)) result = -EINVAL;
-  else if ((result = get_attr(&a)) == 0) {
+  if ((us != 0 && (us < SLICE_MIN_US || us > SLICE_MAX_US)) || tid < 0) result = -EINVAL;
+  else if ((result = get_attr(tid, &a)) == 0) {
     if (a.sched_policy != SCHED_OTHER && a.sched_policy != SCHED_BATCH) result = -EPERM;
     else {
       /* sched_setattr sets the nice value too: the one just read is written back. */
       a.size = sizeof a;
       a.sched_flags = 0;
       a.sched_runtime = (uint64_t)us * 1000;
-      if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) result = -errno;
-      else if ((result = get_attr(&a)) == 0) result = (int32_t)(a.sched_runtime / 1000);
+      if (syscall(SYS_sched_setattr, tid, &a, 0) < 0) result = -errno;
+      else if ((result = get_attr(tid, &a)) == 0) result = (int32_t)(a.sched_runtime / 1000);
     }
   }
   napi_create_int32(env, result, &r);

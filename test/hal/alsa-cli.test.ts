@@ -7,6 +7,7 @@ import { DeviceUnavailableError, silentLog } from '../../hal/errors.js';
 import { makeAlsaFilePcm, readRawS16, requireAlsaUtils } from '../support/alsa-file-pcm.js';
 import { nativeCardPipes, streamCardPipes, type CardPipes } from '../../hal/drivers/card-pipe.js';
 import { mediaIo, mediaIoMissing } from '../../hal/media-io.js';
+import { PACKET_CLOCK_SLICE_US } from '../../hal/wakeup-slice.js';
 import { readdirSync, readFileSync } from 'node:fs';
 
 function ramp(n: number): Int16Array {
@@ -26,6 +27,10 @@ function collectFrames(port: AlsaCliAudioPort, count: number): Promise<Int16Arra
     });
   });
 }
+
+/** Whether this kernel keeps a slice per thread (Linux 6.12 and later), asked of this thread and given back. */
+const kernelKeepsSlices = mediaIo !== undefined && mediaIo.threadSlice(PACKET_CLOCK_SLICE_US) === PACKET_CLOCK_SLICE_US && mediaIo.threadSlice(0) > 0;
+const noSliceWhy = mediaIo ? 'this kernel keeps no slice per thread (before Linux 6.12)' : `hal/native is ${mediaIoMissing}`;
 
 const kinds: Array<[string, CardPipes | undefined, string | undefined]> = [
   ['hal/native pipes', mediaIo && nativeCardPipes(mediaIo), mediaIoMissing],
@@ -133,6 +138,24 @@ describe.each(kinds)('ALSA through arecord/aplay over %s (real processes, ALSA f
     expect(out.slice(at, at + sent.length)).toEqual(Array.from(sent));
   });
 
+  it.skipIf(!kernelKeepsSlices)(`arecord and aplay run with the packet clock's short scheduler slice, as the kernel shows it; 0 leaves them the default (skipped when ${noSliceWhy})`, async () => {
+    const pcm = makeAlsaFilePcm(ramp(8000));
+    const slices = async (wakeupSliceUs?: number) => {
+      const port = open({ captureDevice: 'ata_capture', playbackDevice: 'ata_playback', clock: systemClock, log: silentLog, env: pcm.env, wakeupSliceUs });
+      await port.start();
+      const got = { reported: port.childSlice, arecord: children('arecord').map(sliceNs), aplay: children('aplay').map(sliceNs) };
+      await port.close();
+      await until(() => children('arecord').length + children('aplay').length === 0);
+      return got;
+    };
+    const short = await slices();
+    expect(short).toEqual({ reported: { granted: true, us: PACKET_CLOCK_SLICE_US }, arecord: [PACKET_CLOCK_SLICE_US * 1000], aplay: [PACKET_CLOCK_SLICE_US * 1000] });
+    const plain = await slices(0);
+    expect(plain.reported).toBeUndefined();
+    expect(plain.arecord[0]).toBeGreaterThan(PACKET_CLOCK_SLICE_US * 1000);
+    expect(plain.aplay[0]).toBe(plain.arecord[0]);
+  });
+
   it('twenty starts and closes leave no descriptor and no child behind', async () => {
     const pcm = makeAlsaFilePcm(ramp(8000));
     const fds = () => readdirSync('/proc/self/fd').length;
@@ -190,6 +213,11 @@ function recordingLog(): { log: HalLog; logged: Array<[string, string | undefine
 }
 
 /** Pids of this process's children named `name`. */
+/** A process's scheduler slice (se.slice, ns) as the kernel shows it. */
+function sliceNs(pid: number): number {
+  return Number(/^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/sched`, 'utf8'))?.[1]);
+}
+
 function children(name: string): number[] {
   try {
     return execFileSync('pgrep', ['-P', String(process.pid), '-x', name]).toString().trim().split('\n').map(Number);

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { EINVAL, EPERM, mediaIo, mediaIoMissing, type MediaIo } from '../../hal/media-io.js';
+import { EINVAL, EPERM, ESRCH, mediaIo, mediaIoMissing, type MediaIo } from '../../hal/media-io.js';
 import { describeWakeupSlice, PACKET_CLOCK_SLICE_US, setWakeupSlice } from '../../hal/wakeup-slice.js';
 
 const modulePath = fileURLToPath(new URL('../../hal/native/build/Release/media_io.node', import.meta.url));
@@ -88,11 +88,13 @@ describe('hal/native threadSlice on the real kernel', () => {
     expect(reports).toEqual([PACKET_CLOCK_SLICE_US, 6]);
   });
 
-  it.skipIf(!mediaIo)(`refuses a slice outside the kernel's 0.1-100 ms with -EINVAL and leaves the thread as it was (skipped when hal/native is not built)`, async () => {
-    const { reports, end } = await inWorker(`const d = io.threadSlice(0); report(io.threadSlice(99)); report(io.threadSlice(100001)); report(io.threadSlice(-5)); report(io.threadSlice(0) === d);
+  it.skipIf(!mediaIo)(`refuses a slice outside the kernel's 0.1-100 ms or a negative thread id with -EINVAL and leaves the thread as it was; a thread that is gone is -ESRCH (skipped when hal/native is not built)`, async () => {
+    const { reports, end } = await inWorker(`const d = io.threadSlice(0); report(io.threadSlice(99)); report(io.threadSlice(100001)); report(io.threadSlice(-5)); report(io.threadSlice(100, -1)); report(io.threadSlice(0) === d);
+      report(io.threadSlice(100, 4194305));
       try { io.threadSlice('100'); report('no error'); } catch (e) { report(e.name); }`);
     await end();
-    expect(reports).toEqual([-EINVAL, -EINVAL, -EINVAL, true, 'TypeError']);
+    // The last but one: a thread id above any the kernel hands out (pid_max is at most 2^22) is gone (-ESRCH).
+    expect(reports).toEqual([-EINVAL, -EINVAL, -EINVAL, -EINVAL, true, -ESRCH, 'TypeError']);
   });
 });
 
