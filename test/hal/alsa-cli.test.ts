@@ -8,6 +8,7 @@ import { makeAlsaFilePcm, readRawS16, requireAlsaUtils } from '../support/alsa-f
 import { nativeCardPipes, streamCardPipes, type CardPipes } from '../../hal/drivers/card-pipe.js';
 import { mediaIo, mediaIoMissing } from '../../hal/media-io.js';
 import { PACKET_CLOCK_SLICE_US } from '../../hal/wakeup-slice.js';
+import { schedSliceNs } from '../support/sched-slice.js';
 import { readdirSync, readFileSync } from 'node:fs';
 
 function ramp(n: number): Int16Array {
@@ -214,9 +215,7 @@ function recordingLog(): { log: HalLog; logged: Array<[string, string | undefine
 
 /** Pids of this process's children named `name`. */
 /** A process's scheduler slice (se.slice, ns) as the kernel shows it. */
-function sliceNs(pid: number): number {
-  return Number(/^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/sched`, 'utf8'))?.[1]);
-}
+const sliceNs = (pid: number): number | undefined => schedSliceNs(`/proc/${pid}`);
 
 function children(name: string): number[] {
   try {

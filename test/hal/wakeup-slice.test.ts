@@ -5,28 +5,14 @@
  * reports it. What the slice does for a clock under load is measured by scripts/bench/media-clock.bench.mjs, never
  * asserted here.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { EINVAL, EPERM, ESRCH, mediaIo, mediaIoMissing, type MediaIo } from '../../hal/media-io.js';
 import { describeWakeupSlice, PACKET_CLOCK_SLICE_US, setWakeupSlice } from '../../hal/wakeup-slice.js';
+import { ownThreadSlicesNs as threadSlices } from '../support/sched-slice.js';
 
 const modulePath = fileURLToPath(new URL('../../hal/native/build/Release/media_io.node', import.meta.url));
-
-/** se.slice of every thread of this process, in ns, by thread id. */
-function threadSlices(): Map<string, number> {
-  const slices = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const m = /^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/sched`, 'utf8'));
-      if (m) slices.set(tid, Number(m[1]));
-    } catch {
-      // the thread ended
-    }
-  }
-  return slices;
-}
 
 /**
  * Runs `body` (plain JS, `io` bound to the module, `report(value)` to hand a value back) in a worker thread, which

@@ -12,6 +12,7 @@ import { decodeMuLaw, encodeMuLaw } from '../../src/media/g711.js';
 import { mediaIo, mediaIoMissing } from '../../dist/hal/media-io.js';
 import { RtpStreamThread, RtpStreamThreadError, type MediaEngine, type RtpStreamThreadOptions } from '../../dist/src/media/rtp-stream-thread.js';
 import { PACKET_CLOCK_SLICE_US } from '../../dist/hal/wakeup-slice.js';
+import { ownThreadSlicesNs } from '../support/sched-slice.js';
 
 const base: RtpStreamThreadOptions = { localAddress: '127.0.0.1', ports: { min: 37000, max: 37999 }, remoteAddress: '127.0.0.1', remotePort: 9, codec: 'PCMU' };
 const open: RtpStreamThread[] = [];
@@ -33,12 +34,7 @@ function threadNices(): number[] {
 }
 
 /** se.slice (ns) of every thread of this process, where the kernel shows it. */
-function threadSlicesNs(): number[] {
-  return readdirSync('/proc/self/task').flatMap((tid) => {
-    const m = /^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/sched`, 'utf8'));
-    return m ? [Number(m[1])] : [];
-  });
-}
+const threadSlicesNs = (): number[] => [...ownThreadSlicesNs().values()];
 
 const engines: MediaEngine[] = mediaIo ? ['native', 'event-loop'] : ['event-loop'];
 
