@@ -31,5 +31,5 @@ export type { DatagramSocket, DatagramSource, DatagramListener } from './datagra
 export { LoopClock } from './loop-clock.js';
 export { FrameClock, FrameClockError } from './frame-clock.js';
 export type { FrameClockOptions, FrameClockState, FrameClockWake } from './frame-clock.js';
-export { setWakeupSlice, describeWakeupSlice, PACKET_CLOCK_SLICE_US } from './wakeup-slice.js';
+export { setWakeupSlice, describeWakeupSlice, PACKET_CLOCK_SLICE_US, SLICE_MIN_US, SLICE_MAX_US } from './wakeup-slice.js';
 export type { WakeupSlice } from './wakeup-slice.js';

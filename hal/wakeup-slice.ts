@@ -7,9 +7,9 @@ import { EINVAL, EPERM, ESRCH, mediaIo, mediaIoMissing, type MediaIo } from './m
  *
  * Who asks: the agent's main thread (FrameClock on the sim board, the sound card's capture pipe on the others, and
  * the sends they pace), the media thread of src/media/rtp-stream-thread.ts, and for a sound card its arecord, whose
- * wake-up at each period is what paces a call there, and its aplay (hal/drivers/alsa-cli.ts). Raising the nice value (the systemd
- * unit's Nice=-10) is still worth having on a Pi that runs other services, since it is a share of the CPU; the slice
- * is what makes the wake-up itself prompt, and it is what a user without CAP_SYS_NICE still gets.
+ * wake-up at each period is what paces a call there, and its aplay (hal/drivers/alsa-cli.ts). Raising the nice
+ * value (the systemd unit's Nice=-10) is still worth having on a Pi that runs other services, since it is a share of
+ * the CPU; the slice is what makes the wake-up itself prompt, and it is what a user without CAP_SYS_NICE still gets.
  */
 
 /**
@@ -17,6 +17,10 @@ import { EINVAL, EPERM, ESRCH, mediaIo, mediaIoMissing, type MediaIo } from './m
  * where a long tick is simply cut in turns, still each taken promptly); the default is 0.7-3 ms.
  */
 export const PACKET_CLOCK_SLICE_US = 100;
+
+/** The slices the kernel accepts (hal/native/wakeup-slice.c refuses others with -EINVAL). */
+export const SLICE_MIN_US = 100;
+export const SLICE_MAX_US = 100_000;
 
 export type WakeupSlice =
   /** The slice the kernel reports for the thread now, in microseconds. */
@@ -34,7 +38,7 @@ export function setWakeupSlice(us: number = PACKET_CLOCK_SLICE_US, io: MediaIo |
   if (r === 0) return { granted: false, reason: 'the kernel keeps no scheduler slice per thread (Linux 6.12 and later do)' };
   if (r === -EPERM) return { granted: false, reason: 'the thread runs on a real-time policy, which has no slice, or is not ours' };
   if (r === -ESRCH) return { granted: false, reason: `thread ${tid} is gone` };
-  if (r === -EINVAL) return { granted: false, reason: `a slice of ${us} us is outside the kernel's 100-100000 us` };
+  if (r === -EINVAL) return { granted: false, reason: `a slice of ${us} us is outside the kernel's ${SLICE_MIN_US}-${SLICE_MAX_US} us` };
   return { granted: false, reason: `sched_setattr failed (errno ${-r})` };
 }
 

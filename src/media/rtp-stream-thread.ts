@@ -27,7 +27,7 @@
 import { isIP } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { mediaIo, mediaIoMissing } from '../../hal/media-io.js';
-import { PACKET_CLOCK_SLICE_US, type WakeupSlice } from '../../hal/wakeup-slice.js';
+import { PACKET_CLOCK_SLICE_US, SLICE_MAX_US, SLICE_MIN_US, type WakeupSlice } from '../../hal/wakeup-slice.js';
 import { FrameRing } from './frame-ring.js';
 import type { RtpSessionStats } from './media-stats.js';
 import { RtpSessionError, type RtpSessionOptions } from './rtp-session.js';
@@ -117,7 +117,7 @@ export class RtpStreamThread {
     const ear = FrameRing.create(frameSamples, ringFrames);
     const { ringFrames: _unused, nice = MEDIA_THREAD_NICE, engine = mediaIo ? 'native' : 'event-loop', sliceUs = PACKET_CLOCK_SLICE_US, ...sessionOptions } = options;
     if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new RtpStreamThreadError(`nice must be an integer from -20 to 19, got ${nice}`);
-    if (!Number.isInteger(sliceUs) || (sliceUs !== 0 && (sliceUs < 100 || sliceUs > 100_000))) throw new RtpStreamThreadError(`sliceUs must be 0 or an integer from 100 to 100000, got ${sliceUs}`);
+    if (!Number.isInteger(sliceUs) || (sliceUs !== 0 && (sliceUs < SLICE_MIN_US || sliceUs > SLICE_MAX_US))) throw new RtpStreamThreadError(`sliceUs must be 0 or an integer from ${SLICE_MIN_US} to ${SLICE_MAX_US}, got ${sliceUs}`);
     if (engine !== 'native' && engine !== 'event-loop') throw new RtpStreamThreadError(`engine must be 'native' or 'event-loop', got ${String(engine)}`);
     if (engine === 'native' && !mediaIo) throw new RtpStreamThreadError(`the native media engine is not available: ${mediaIoMissing}`);
     const posted = new SharedArrayBuffer(4);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { EINVAL, EPERM, ESRCH, mediaIo, mediaIoMissing, type MediaIo } from '../../hal/media-io.js';
-import { describeWakeupSlice, PACKET_CLOCK_SLICE_US, setWakeupSlice } from '../../hal/wakeup-slice.js';
+import { describeWakeupSlice, PACKET_CLOCK_SLICE_US, setWakeupSlice, SLICE_MAX_US, SLICE_MIN_US } from '../../hal/wakeup-slice.js';
 import { ownThreadSlicesNs as threadSlices } from '../support/sched-slice.js';
 
 const modulePath = fileURLToPath(new URL('../../hal/native/build/Release/media_io.node', import.meta.url));
@@ -67,6 +67,12 @@ describe('hal/native threadSlice on the real kernel', () => {
     expect(back[1]).toBeGreaterThan(300);
   });
 
+  it.skipIf(!perThread)(`grants both ends of the range hal/wakeup-slice.ts names, so the module and its TypeScript agree (skipped when ${why})`, async () => {
+    const { reports, end } = await inWorker(`report(io.threadSlice(${SLICE_MIN_US})); report(io.threadSlice(${SLICE_MAX_US}));`);
+    await end();
+    expect(reports).toEqual([SLICE_MIN_US, SLICE_MAX_US]);
+  });
+
   it.skipIf(!perThread)(`keeps the thread's nice value: sched_setattr would otherwise set it to 0 (skipped when ${why})`, async () => {
     // Lowering priority (a higher nice) needs no privilege, so this holds for any user.
     const { reports, end } = await inWorker(`const os = require('node:os'); os.setPriority(6); report(io.threadSlice(${PACKET_CLOCK_SLICE_US})); report(os.getPriority());`);
@@ -75,7 +81,7 @@ describe('hal/native threadSlice on the real kernel', () => {
   });
 
   it.skipIf(!mediaIo)(`refuses a slice outside the kernel's 0.1-100 ms or a negative thread id with -EINVAL and leaves the thread as it was; a thread that is gone is -ESRCH (skipped when hal/native is not built)`, async () => {
-    const { reports, end } = await inWorker(`const d = io.threadSlice(0); report(io.threadSlice(99)); report(io.threadSlice(100001)); report(io.threadSlice(-5)); report(io.threadSlice(100, -1)); report(io.threadSlice(0) === d);
+    const { reports, end } = await inWorker(`const d = io.threadSlice(0); report(io.threadSlice(${SLICE_MIN_US - 1})); report(io.threadSlice(${SLICE_MAX_US + 1})); report(io.threadSlice(-5)); report(io.threadSlice(100, -1)); report(io.threadSlice(0) === d);
       report(io.threadSlice(100, 4194305));
       try { io.threadSlice('100'); report('no error'); } catch (e) { report(e.name); }`);
     await end();
