@@ -262,6 +262,17 @@ export class JitterBuffer {
     }
   }
 
+  /**
+   * A packet of the stream that carries no audio (an RFC 4733 event shares the audio's sequence numbers): counted as
+   * received, so that it is not taken for a lost one. Before the first audio packet, or from another SSRC, there is
+   * no sequence to count it in yet, and nothing is done.
+   */
+  noteNonAudio(packet: JitterPacket): void {
+    const seq = packet.sequence & 0xffff;
+    if (!this.started || packet.ssrc >>> 0 !== this.ssrc || this.seqSeen[seq & (SEQ_SLOTS - 1)] === seq) return;
+    this.countSequence(seq);
+  }
+
   private startStream(seq: number, timestamp: number, ssrc: number): void {
     this.started = true;
     this.ssrc = ssrc;

@@ -322,22 +322,25 @@ export class RtpSession {
       remote.latched = true;
       remote.rtpPort = rinfo.port;
       remote.ssrc = v.ssrc;
-      this.reception.reset();
+      this.newRemoteStream();
     } else if (rinfo.port !== remote.rtpPort) {
       this.counters.strangers++;
       return;
     } else if (v.ssrc !== remote.ssrc) {
       remote.ssrc = v.ssrc; // the far end restarted its stream; the jitter buffer resyncs on the SSRC
-      this.reception.reset();
+      this.newRemoteStream();
     }
     this.lastHeardAt = now;
     v.arrivalMs = now;
     if (!this.reception.updateSequence(v.sequence)) return;
-    this.reception.updateJitter(v.timestamp, now * (this.clockRate / 1000));
     if (pt === this.eventPt) {
+      // Every packet of an event carries the timestamp where it began, so its transit time grows with the event:
+      // RFC 3550's interarrival jitter is of the audio's transit only.
+      this.jitterBuffer.noteNonAudio(v);
       this.eventReceiver.receive(msg, v.payloadOffset, v.payloadLength, v.timestamp, now);
       return;
     }
+    this.reception.updateJitter(v.timestamp, now * (this.clockRate / 1000));
     const len = v.payloadLength;
     let payload: Uint8Array;
     if (len === this.frameSamples) {
@@ -348,6 +351,12 @@ export class RtpSession {
       payload = msg.subarray(v.payloadOffset, v.payloadOffset + len); // another ptime: rare, allowed to allocate
     }
     this.jitterBuffer.push(v, payload);
+  }
+
+  /** The far end's stream is a new one (latched, or a new SSRC): its sequence and timestamps start afresh. */
+  private newRemoteStream(): void {
+    this.reception.reset();
+    this.eventReceiver.reset();
   }
 
   stats(): RtpSessionStats {

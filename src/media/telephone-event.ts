@@ -5,7 +5,7 @@
  *
  * The sender is a state machine driven by time (the session calls `advance` from its timers): one event at a
  * time, the same RTP timestamp throughout (the timestamp where the event began), marker on its first packet only,
- * an update every 50 ms with the duration grown to the time elapsed, and three end packets. The receiver reports
+ * an update every 50 ms with the duration grown to the time elapsed, and three end packets 50 ms apart. The receiver reports
  * each event once, de-duplicating by (timestamp, event) since updates and end packets repeat it, and decides the
  * end by the E bit or, when the end packets are lost, after a timeout without updates.
  */
@@ -106,9 +106,13 @@ export class TelephoneEventSender {
     return true;
   }
 
-  /** Milliseconds until the next packet is due (updates every 50 ms, end packets back to back at 20 ms). */
+  /**
+   * Milliseconds until the next packet is due: updates every 50 ms, and the end packet's two repeats 50 ms apart too
+   * ("a total of three times at the interval used by the source for updates", RFC 4733 2.5.1.4), so that a burst of
+   * loss shorter than 100 ms cannot take all three.
+   */
   nextDelayMs(nowMs: number): number {
-    if (this.state === 'ending') return 20;
+    if (this.state === 'ending') return EVENT_UPDATE_MS;
     const elapsedMs = nowMs - this.startedAt;
     const endMs = (this.durationSamples * 1000) / this.clockRate;
     const nextUpdate = (Math.floor(elapsedMs / EVENT_UPDATE_MS) + 1) * EVENT_UPDATE_MS;
@@ -166,6 +170,15 @@ export class TelephoneEventReceiver {
     this.eventsReceived++;
     const digit = dtmfDigit(event);
     if (digit !== undefined) this.onEvent(digit, event);
+  }
+
+  /**
+   * The far end started a new stream (a new SSRC): its timestamps start from a new random base, which says nothing
+   * about which events came first, so the last event is forgotten rather than compared against. The counts stay.
+   */
+  reset(): void {
+    this.state = 'idle';
+    this.event = -1;
   }
 
   /** Called as time passes (every frame): ends an event whose end packets were lost. */

@@ -188,6 +188,57 @@ describe('RtpSession on loopback (real UDP, fake clock)', () => {
     expect(() => plain.sendDtmf('1')).toThrow(RtpSessionError);
   });
 
+  it('a digit from the far end\'s new stream (new SSRC, timestamps from an earlier random base) is still heard', async () => {
+    const clock = new FakeClock();
+    const far = await farEnd();
+    toClose.push(far.socket);
+    const s = await session(clock, far.port);
+    const digits: string[] = [];
+    s.onDtmf((d) => digits.push(d));
+    const ev = (code: number, end: boolean, dur: number) => Uint8Array.from([code, end ? 0x8a : 0x0a, dur >> 8, dur & 0xff]);
+    // Stream A's timestamps are near 3e9; stream B restarts at 2e9, "before" A's as a 32-bit comparison sees it.
+    let seq = 10;
+    for (const [end, dur] of [[false, 0], [true, 800]] as const) far.socket.send(rtp(101, seq++, 3_000_000_000, 0xa, ev(1, end, dur), dur === 0), s.localPort, '127.0.0.1');
+    await until(() => s.stats().packetsReceived === 2, 'stream A\'s digit');
+    seq = 5000;
+    for (const ts of [2_000_000_000, 2_000_004_000]) {
+      for (const [end, dur] of [[false, 0], [true, 800]] as const) far.socket.send(rtp(101, seq++, ts, 0xb, ev(ts === 2_000_000_000 ? 2 : 3, end, dur), dur === 0), s.localPort, '127.0.0.1');
+    }
+    await until(() => digits.length === 3, `stream B's digits heard (heard ${digits.join('')})`);
+    expect(digits).toEqual(['1', '2', '3']);
+  });
+
+  it('a digit from the far end is not jitter and not loss: the quality figures stay those of the audio', async () => {
+    const clock = new FakeClock();
+    const far = await farEnd();
+    toClose.push(far.socket);
+    const s = await session(clock, far.port);
+    const payload = encodeMuLaw(sine(0, 0));
+    let seq = 100;
+    let ts = 16000;
+    const ev = (end: boolean, dur: number) => Uint8Array.from([7, end ? 0x8a : 0x0a, dur >> 8, dur & 0xff]);
+    // Every packet exactly on time: 10 audio frames, a 200 ms digit (updates every 20 ms on one timestamp, three
+    // end packets), 10 audio frames again, as a far end that sends events at its packet rate does.
+    const plan: Buffer[] = [];
+    for (let i = 0; i < 10; i++, ts += 160) plan.push(rtp(0, seq++, ts, 0x5, payload));
+    const eventTs = ts;
+    for (let d = 160; d <= 1600; d += 160, ts += 160) plan.push(rtp(101, seq++, eventTs, 0x5, ev(d === 1600, d), d === 160));
+    for (let i = 0; i < 2; i++, ts += 160) plan.push(rtp(101, seq++, eventTs, 0x5, ev(true, 1600)));
+    for (let i = 0; i < 10; i++, ts += 160) plan.push(rtp(0, seq++, ts, 0x5, payload));
+    for (const p of plan) {
+      far.socket.send(p, s.localPort, '127.0.0.1');
+      const before = s.stats().packetsReceived;
+      await until(() => s.stats().packetsReceived === before + 1, 'the packet arrives');
+      s.readFrame(new Int16Array(160));
+      clock.advance(20);
+    }
+    const st = s.stats();
+    expect(st.packetsReceived).toBe(plan.length);
+    expect(st.lost).toBe(0);
+    expect(st.jitterBuffer.lost).toBe(0);
+    expect(st.jitterMs).toBeLessThan(1);
+  });
+
   it('RTCP: reports flow both ways with an RTT, and close() sends a BYE the far end notices', async () => {
     const clock = new FakeClock();
     const a = await session(clock, 1, { rtcpIntervalMs: 1000 });
