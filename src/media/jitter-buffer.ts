@@ -125,6 +125,14 @@ export class JitterBuffer {
   private uniqueReceived = 0;
   private lostBefore = 0; // losses of earlier SSRCs
   private outOfRange = 0; // consecutive packets too far ahead or behind to be this stream
+  private tsShift = 0; // added to the far end's timestamps: nonzero once its timeline was spliced (new SSRC, jump)
+  private writeEnd = 0; // just past the newest sample written (mapped timestamp)
+  // One packet off the timeline, held until the next says whether the timeline moved (both kept preallocated).
+  private readonly pending = { sequence: 0, timestamp: 0, ssrc: 0, arrivalMs: 0 };
+  private readonly pendingPayload: Uint8Array;
+  private pendingLength = 0;
+  private pendingTransit = 0;
+  private pendingHeld = false;
   private prevSample = 0; // last source sample of the previous pull, for interpolation
   private prevFlags = 0;
   private prevLevel = 0;
@@ -151,6 +159,7 @@ export class JitterBuffer {
     this.valid = new Uint8Array(size);
     this.mask = size - 1;
     this.decoded = new Int16Array(this.maxPacket);
+    this.pendingPayload = new Uint8Array(this.maxPacket);
     this.seqSeen = new Int32Array(SEQ_SLOTS).fill(-1);
     const maxBlock = frameSamples * 2;
     this.plc = new PacketLossConcealer({ sampleRate: clockRate, maxBlock });
@@ -193,15 +202,24 @@ export class JitterBuffer {
   private restartStream(): void {
     this.started = false;
     this.valid.fill(0);
+    this.restartSequence();
+    this.clearWindows();
+    this.outOfRange = 0;
+  }
+
+  private restartSequence(): void {
     this.seqSeen.fill(-1);
+    this.uniqueReceived = 0;
+    this.seqCycles = 0;
+    this.pendingHeld = false;
+  }
+
+  private clearWindows(): void {
     this.marginLow.clear();
     this.marginHighRecent.clear();
     this.transitLow.clear();
     this.transitHigh.clear();
     this.adjust = 0;
-    this.outOfRange = 0;
-    this.uniqueReceived = 0;
-    this.seqCycles = 0;
   }
 
   /** Decodes a packet's payload into the ring at its timestamp; `packet` is read during the call only. */
@@ -216,19 +234,85 @@ export class JitterBuffer {
     const timestamp = packet.timestamp >>> 0;
     const ssrc = packet.ssrc >>> 0;
     if (this.started && ssrc !== this.ssrc) {
+      // A new stream (the far end restarted, or a B2BUA switched sources): its timestamps and sequence numbers
+      // start from new random bases, and it goes on where the old one's queued audio ends.
       this.lostBefore = this.stats.lost;
-      this.restartStream();
-      this.stats.resyncs++;
+      this.restartSequence();
+      this.ssrc = ssrc;
+      this.maxSeq = this.baseExtSeq = seq;
+      this.splice(timestamp, this.startS);
     }
     if (!this.started) this.startStream(seq, timestamp, ssrc);
     else if (this.seqSeen[seq & (SEQ_SLOTS - 1)] === seq) {
       this.stats.duplicate++;
       return;
     }
+    if (!this.marginLow.empty) {
+      // A packet off the stream's timeline: its transit time (arrival minus timestamp) is below the fastest the
+      // window has seen, which no network can do, or later than any delay could ever play. Either the far end's
+      // timestamps jumped (a B2BUA or PBX switching sources without a new SSRC, music on hold starting), or the
+      // network now takes a different path, or the packet is a stray. A second such packet in line with it says
+      // the timeline moved: the stream goes on from there, where the queued audio ends. A stray is dropped.
+      const transit = arrivalMs * this.perMs - (this.extTs + ((((timestamp + this.tsShift) >>> 0) - this.lastTs) | 0));
+      const fastest = this.transitLow.value;
+      if (transit < fastest - 2 * this.frame || transit > fastest + this.maxS + this.frame) {
+        if (this.pendingHeld && Math.abs(transit - this.pendingTransit) <= this.frame >> 1) {
+          this.pendingHeld = false;
+          // Held a frame for this confirmation, it plays at once: no delay is added for the wait.
+          this.splice(this.pending.timestamp, this.safetyS);
+          this.place(this.pending, this.pendingPayload.subarray(0, this.pendingLength));
+          this.place(packet, payload);
+          return;
+        }
+        if (this.pendingHeld) this.stats.dropped++;
+        this.hold(packet, payload, transit);
+        return;
+      }
+      if (this.pendingHeld) {
+        this.pendingHeld = false;
+        this.stats.dropped++;
+      }
+    }
+    this.place(packet, payload);
+  }
 
+  /**
+   * Maps the far end's timestamp `first` (a new SSRC's first packet, or the first of a moved timeline) to where the
+   * audio queued so far ends, or, with nothing queued, `ahead` samples from the play point; the windows start
+   * afresh, since the new timeline's transit times have nothing to do with the old one's.
+   */
+  private splice(first: number, ahead: number): void {
+    const queued = (this.writeEnd - this.readTs) | 0;
+    const at = queued > 0 ? this.writeEnd : (this.readTs + ahead) >>> 0;
+    this.tsShift = (at - first) >>> 0;
+    this.lastTs = at;
+    this.clearWindows();
+    this.outOfRange = 0;
+    this.stats.resyncs++;
+  }
+
+  /** Keeps one packet off the timeline aside (preallocated: the stream's one such packet at a time). */
+  private hold(packet: JitterPacket, payload: Uint8Array, transit: number): void {
+    const p = this.pending;
+    p.sequence = packet.sequence;
+    p.timestamp = packet.timestamp >>> 0;
+    p.ssrc = packet.ssrc;
+    p.arrivalMs = packet.arrivalMs;
+    this.pendingPayload.set(payload);
+    this.pendingLength = payload.length;
+    this.pendingTransit = transit;
+    this.pendingHeld = true;
+  }
+
+  /** Puts a packet of the current timeline into the ring. */
+  private place(packet: JitterPacket, payload: Uint8Array): void {
+    const len = payload.length;
+    const seq = packet.sequence & 0xffff;
+    const timestamp = (packet.timestamp + this.tsShift) >>> 0;
     const margin = (timestamp - this.readTs) | 0;
     if (margin + len > this.mask + 1 - 3 * this.frame || margin < -(this.mask + 1)) {
-      // Too far from the play point to be this stream's next audio: drop, and re-anchor if it keeps happening.
+      // Too far from the play point to be this stream's next audio (before the window knows the stream): drop, and
+      // re-anchor if it keeps happening.
       if (++this.outOfRange < RESYNC_AFTER) {
         this.stats.dropped++;
         return;
@@ -236,8 +320,8 @@ export class JitterBuffer {
       this.lostBefore = this.stats.lost;
       this.restartStream();
       this.stats.resyncs++;
-      this.startStream(seq, timestamp, ssrc);
-      return this.push(packet, payload);
+      this.startStream(seq, packet.timestamp >>> 0, packet.ssrc >>> 0);
+      return this.place(packet, payload);
     }
     this.outOfRange = 0;
     this.countSequence(seq);
@@ -245,12 +329,14 @@ export class JitterBuffer {
 
     this.extTs += (timestamp - this.lastTs) | 0;
     this.lastTs = timestamp;
-    this.record(margin, arrivalMs * this.perMs - this.extTs);
+    this.record(margin, packet.arrivalMs * this.perMs - this.extTs);
 
     if (margin + len <= 0) {
       this.stats.late++;
       return;
     }
+    const end = (timestamp + len) >>> 0;
+    if (((end - this.writeEnd) | 0) > 0) this.writeEnd = end;
     this.decode(payload, this.decoded);
     const ring = this.ring;
     const valid = this.valid;
@@ -276,7 +362,9 @@ export class JitterBuffer {
   private startStream(seq: number, timestamp: number, ssrc: number): void {
     this.started = true;
     this.ssrc = ssrc;
+    this.tsShift = 0;
     this.readTs = (timestamp - this.startS) >>> 0;
+    this.writeEnd = this.readTs;
     this.lastTs = timestamp;
     this.extTs = 0;
     this.maxSeq = seq;
