@@ -5,9 +5,17 @@
  * packet edges need not line up with playout frames. The playback clock pulls exactly `frameSamples` every 20 ms;
  * the buffer reads `frameSamples +- a few` source samples and time-scales them to one frame (linear
  * interpolation), which is how the playout delay moves: to follow the measured jitter and to absorb clock skew
- * between the far end and our sound card. Steps are 1-2 samples per frame (<= 1.25 %, inaudible) during speech,
- * larger during concealment and silence, where nobody hears them. Missing samples go through the G.711
- * Appendix I concealer (plc.ts), which also delays output by 3.75 ms.
+ * between the far end and our sound card. Steps are 2 samples per frame (1.25 %, inaudible) during speech, up to 10
+ * (6 %) while the delay is more than two frames off its target (after a stall), and larger during concealment (40)
+ * and after a quiet frame (80: the start of a stream or a talkspurt, where the step takes silence and a bit of the
+ * onset). Missing samples go through the G.711 Appendix I concealer (plc.ts), which also delays output by 3.75 ms.
+ *
+ * The far end's timeline can move under a stream: a new SSRC (it restarted, or a B2BUA switched sources), or
+ * timestamps that jump inside one SSRC (a PBX switching sources without a new SSRC), or a network path that becomes
+ * slower for good. A packet whose transit time is below the fastest the window has seen (no network does that) or
+ * later than maxMs could ever play is held; a second in line with it splices the new timeline on where the queued
+ * audio ends (a stray is dropped). Without that, a jump of less than the ring's second either played seconds of
+ * concealment or sat above maxMs for seconds.
  *
  * How the delay is measured without a clock at pull time: for every packet, its margin (timestamp minus the next
  * sample to be played, at arrival) is how much audio was queued ahead of it; a negative margin is a late packet.
@@ -178,7 +186,8 @@ export class JitterBuffer {
 
   /**
    * Current playout delay in ms: audio queued ahead of packets that arrive by the fastest path, plus the
-   * concealer's 3.75 ms lookahead. Measured at pull granularity, so it may read up to one frame high.
+   * concealer's 3.75 ms lookahead. Measured at arrival against the next pull's position, it leaves out the wait from
+   * arrival to that pull (the buffer keeps no clock at pull time), so the true delay is up to one frame more.
    */
   get delayMs(): number {
     return this.stats.delayMs;
