@@ -7,7 +7,7 @@ import type { JitterBufferStats } from './jitter-buffer.js';
 export interface RtpSessionStats {
   packetsSent: number;
   packetsReceived: number;
-  /** RFC 3550 A.3 cumulative loss of the far end's stream as we received it. */
+  /** RFC 3550 A.3 cumulative loss of the far end's stream as we received it (summed over its SSRCs). */
   lost: number;
   /** RFC 3550 A.8 interarrival jitter of the far end's stream, in ms. */
   jitterMs: number;
@@ -22,6 +22,10 @@ export interface RtpSessionStats {
   strangers: number;
   wrongPayloadType: number;
   malformed: number;
+  /** Packets carrying our own SSRC (our stream looped back to us, or a collision), dropped. */
+  looped: number;
+  /** First packets of a new SSRC, dropped until a second in sequence confirms it (RFC 3550 A.1). */
+  probation: number;
   playoutDelayMs: number;
   remoteBye: boolean;
   jitterBuffer: JitterBufferStats;
@@ -35,6 +39,8 @@ export class MediaCounters {
   strangers = 0;
   wrongPayloadType = 0;
   malformed = 0;
+  looped = 0;
+  probation = 0;
   rttMs = -1;
   remoteFractionLost = 0;
   remoteJitterMs = 0;

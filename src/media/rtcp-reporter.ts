@@ -38,8 +38,14 @@ export type RtcpReporterState = 'reporting' | 'ended';
 
 export class RtcpReporter {
   state: RtcpReporterState = 'reporting';
-  /** Set by the RTP side whenever it sends: a sender report is due only if we sent since the last one. */
+  /**
+   * Set by the RTP side whenever it sends: a report is a sender report if we sent since the last report or the one
+   * before it (RFC 3550 6.4), so that a short pause (hold) does not flip SR and RR back and forth.
+   */
   sentSinceReport = false;
+  private sentBeforeReport = false;
+  /** Set by the RTP side whenever the far end's stream brings a packet: a report block is only about a source heard since the last report (6.4). */
+  heardSinceReport = false;
   private readonly buf = Buffer.alloc(512);
   private readonly view = new RtcpReportView();
   private readonly ntp = new NtpTime();
@@ -48,6 +54,8 @@ export class RtcpReporter {
   private readonly clockOrigin: number;
   private lastSrMiddle = 0;
   private lastSrArrivalMs = 0;
+  /** Whose SR that was: a new SSRC of the far end has sent none yet, and its report block says LSR 0. */
+  private lastSrSsrc = -1;
   private timer: TimerHandle | undefined;
   private readonly onTimer = (): void => this.send(false);
   readonly onDatagram = (msg: Buffer, length: number, from: DatagramSource): void => this.receive(msg, length, from);
@@ -82,6 +90,7 @@ export class RtcpReporter {
     if (r.hasSenderReport) {
       this.lastSrMiddle = r.srNtpMiddle;
       this.lastSrArrivalMs = now;
+      this.lastSrSsrc = r.senderSsrc;
     }
     if (r.hasReportForUs) {
       counters.remoteFractionLost = r.fractionLost / 256;
@@ -114,13 +123,16 @@ export class RtcpReporter {
     this.timer = undefined;
     const { remote, counters } = this.o;
     const now = this.o.clock.now();
-    const sender = this.sentSinceReport
+    const sender = this.sentSinceReport || this.sentBeforeReport
       ? { ntp: this.ntpAt(now), rtpTimestamp: this.o.rtpTimestamp(), packetCount: counters.packetsSent >>> 0, octetCount: counters.octetsSent >>> 0 }
       : null;
+    this.sentBeforeReport = this.sentSinceReport;
     this.sentSinceReport = false;
-    const report = remote.latched
-      ? { stats: this.o.reception, ssrc: remote.ssrc, lsr: this.lastSrMiddle, dlsr: this.lastSrMiddle ? Math.floor(((now - this.lastSrArrivalMs) * 65536) / 1000) >>> 0 : 0 }
+    const lsr = this.lastSrSsrc === remote.ssrc ? this.lastSrMiddle : 0;
+    const report = remote.latched && this.heardSinceReport
+      ? { stats: this.o.reception, ssrc: remote.ssrc, lsr, dlsr: lsr ? Math.floor(((now - this.lastSrArrivalMs) * 65536) / 1000) >>> 0 : 0 }
       : null;
+    this.heardSinceReport = false;
     let len = writeReport(this.buf, this.o.ssrc, sender, report, this.sdes);
     if (bye) len = writeBye(this.buf, len, this.o.ssrc);
     // A DatagramSocket never throws: a send to a closed socket or a bad port is dropped, and `done` still runs.

@@ -8,7 +8,7 @@
  * received Buffer, the rinfo object and a send request); on NativeUdpSockets (the agent's and the media thread's
  * when hal/native is built) none of these. scripts/bench/media-call.bench.mjs measures both.
  */
-import { isIP } from 'node:net';
+import { isIP, SocketAddress } from 'node:net';
 import type { Clock, Random, TimerHandle } from '../../hal/clock.js';
 import type { DatagramSocket, DatagramSource } from '../../hal/datagram-socket.js';
 import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw, A_LAW_SILENCE, MU_LAW_SILENCE } from './g711.js';
@@ -89,6 +89,15 @@ export class RtpSession {
   private readonly eventReceiver: TelephoneEventReceiver;
   private readonly remote: RemoteParty;
   private lastHeardAt = 0;
+  /** The ports the SDP named (the latch may have moved the ones we send to). */
+  private signalledRtpPort: number;
+  private signalledRtcpPort: number;
+  /** A new SSRC from the far end on probation (RFC 3550 A.1): it takes over at its second packet in sequence. */
+  private candidateSsrc = -1;
+  private candidateSequence = 0;
+  /** Packets and losses of the far end's earlier streams (SSRCs, latches): the call's figures are the sums. */
+  private receivedBefore = 0;
+  private lostBefore = 0;
   /** The next packet's sequence number and timestamp (and our SSRC), kept as header bytes: see RtpHeaderCounter. */
   private readonly header: RtpHeaderCounter;
   private talkspurtStart = true;
@@ -137,7 +146,9 @@ export class RtpSession {
     this.ssrc = Math.floor(random() * 4294967296) >>> 0;
     const sequence = Math.floor(random() * 65536) & 0xffff;
     this.header = new RtpHeaderCounter(this.ssrc, sequence, Math.floor(random() * 4294967296) >>> 0);
-    this.remote = { address: options.remoteAddress, rtpPort: options.remotePort, rtcpPort: options.remoteRtcpPort ?? options.remotePort + 1, latched: false, rtcpLatched: false, ssrc: 0 };
+    this.remote = { address: canonicalAddress(options.remoteAddress), rtpPort: options.remotePort, rtcpPort: options.remoteRtcpPort ?? options.remotePort + 1, latched: false, rtcpLatched: false, ssrc: 0 };
+    this.signalledRtpPort = this.remote.rtpPort;
+    this.signalledRtcpPort = this.remote.rtcpPort;
     this.jitterBuffer = new JitterBuffer({
       minMs: options.jitter?.minMs ?? 20,
       maxMs: options.jitter?.maxMs ?? 200,
@@ -172,13 +183,18 @@ export class RtpSession {
     this.dtmfListener = listener;
   }
 
-  /** A re-INVITE moved the far end: send there, and latch afresh. */
+  /**
+   * A re-INVITE's SDP: when it moved the far end, send there and latch afresh. Every re-INVITE (hold, resume, a
+   * session refresh) comes here; one that names the same address and ports keeps the latch and the figures.
+   */
   setRemote(address: string, port: number, rtcpPort = port + 1): void {
     if (!isIP(address)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${address}`);
     const r = this.remote;
-    r.address = address;
-    r.rtpPort = port;
-    r.rtcpPort = rtcpPort;
+    const canonical = canonicalAddress(address);
+    if (canonical === r.address && port === this.signalledRtpPort && rtcpPort === this.signalledRtcpPort) return;
+    r.address = canonical;
+    r.rtpPort = this.signalledRtpPort = port;
+    r.rtcpPort = this.signalledRtcpPort = rtcpPort;
     r.latched = r.rtcpLatched = false;
   }
 
@@ -315,6 +331,11 @@ export class RtpSession {
       this.counters.wrongPayloadType++;
       return;
     }
+    if (v.ssrc === this.ssrc) {
+      // Our own SSRC coming back: our stream looped to us (a B2BUA or a misrouted reflection), or a collision.
+      this.counters.looped++;
+      return;
+    }
     const now = rinfo.arrivedAt ?? this.options.clock.now();
     if (!remote.latched || (rinfo.port !== remote.rtpPort && now - this.lastHeardAt >= RELATCH_AFTER_MS)) {
       // Symmetric RTP: answer to where the far end really sends from (it may sit behind NAT), but only once a
@@ -327,10 +348,20 @@ export class RtpSession {
       this.counters.strangers++;
       return;
     } else if (v.ssrc !== remote.ssrc) {
-      remote.ssrc = v.ssrc; // the far end restarted its stream; the jitter buffer resyncs on the SSRC
+      // A new stream from the far end (it restarted, or a B2BUA switched sources), or a straggler of the stream it
+      // replaced: only a second packet in sequence makes the new SSRC the stream, so one straggler cannot flip it
+      // back (RFC 3550 A.1's probation). The jitter buffer then splices it on where the old one ends.
+      if (v.ssrc !== this.candidateSsrc || v.sequence !== ((this.candidateSequence + 1) & 0xffff)) {
+        this.candidateSsrc = v.ssrc;
+        this.candidateSequence = v.sequence;
+        this.counters.probation++;
+        return;
+      }
+      remote.ssrc = v.ssrc;
       this.newRemoteStream();
     }
     this.lastHeardAt = now;
+    this.reporter.heardSinceReport = true;
     v.arrivalMs = now;
     if (!this.reception.updateSequence(v.sequence)) return;
     if (pt === this.eventPt) {
@@ -355,8 +386,11 @@ export class RtpSession {
 
   /** The far end's stream is a new one (latched, or a new SSRC): its sequence and timestamps start afresh. */
   private newRemoteStream(): void {
+    this.receivedBefore += this.reception.received;
+    this.lostBefore += Math.max(0, this.reception.lost);
     this.reception.reset();
     this.eventReceiver.reset();
+    this.candidateSsrc = -1;
   }
 
   stats(): RtpSessionStats {
@@ -364,8 +398,8 @@ export class RtpSession {
     const jb = this.jitterBuffer.stats;
     return {
       packetsSent: c.packetsSent,
-      packetsReceived: this.reception.received,
-      lost: Math.max(0, this.reception.lost),
+      packetsReceived: this.receivedBefore + this.reception.received,
+      lost: this.lostBefore + Math.max(0, this.reception.lost),
       jitterMs: (this.reception.jitter * 1000) / this.clockRate,
       rttMs: c.rttMs,
       remoteFractionLost: c.remoteFractionLost,
@@ -376,6 +410,8 @@ export class RtpSession {
       strangers: c.strangers,
       wrongPayloadType: c.wrongPayloadType,
       malformed: c.malformed,
+      looped: c.looped,
+      probation: c.probation,
       playoutDelayMs: this.jitterBuffer.delayMs,
       remoteBye: c.remoteBye,
       jitterBuffer: { ...jb },
@@ -395,4 +431,12 @@ export class RtpSession {
     this.rtp.close();
     this.rtcp.close();
   }
+}
+
+/**
+ * The one spelling of an address (RFC 5952: lower case, zeros compressed) that received datagrams' sources have:
+ * an SDP may write `0:0::1` or upper-case hex for the host that sends as `::1`.
+ */
+function canonicalAddress(address: string): string {
+  return new SocketAddress({ address, family: isIP(address) === 6 ? 'ipv6' : 'ipv4' }).address;
 }

@@ -47,8 +47,11 @@ afterEach(async () => {
   for (const c of toClose.splice(0)) await c.close();
 });
 
+// A seed of its own per session: two sessions with one seed would share an SSRC, and each would drop the other's
+// packets as its own stream looped back.
+let seed = 7;
 async function session(clock: FakeClock, remotePort: number, extra: Partial<RtpSessionOptions> = {}) {
-  const s = await RtpSession.open({ clock, random: seededRandom(7), localAddress: '127.0.0.1', ports: { min: 20000, max: 29999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU', telephoneEventPayloadType: 101, ...extra });
+  const s = await RtpSession.open({ clock, random: seededRandom(seed++), localAddress: '127.0.0.1', ports: { min: 20000, max: 29999 }, remoteAddress: '127.0.0.1', remotePort, codec: 'PCMU', telephoneEventPayloadType: 101, ...extra });
   toClose.push(s);
   return s;
 }
