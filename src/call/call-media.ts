@@ -153,6 +153,7 @@ export class CallMedia {
       this.session = await RtpSession.open(sessionOptions({ ...this.o, media: { ...this.o.media, rtp_ports: { min: port, max: port + 1 } } }, agreed), this.o.bind);
       this.listen();
     }
+    this.session.receiveAlso(agreed.alsoReceive);
     return agreed;
   }
 
@@ -181,6 +182,7 @@ export class CallMedia {
     if (!this.offer) throw new Error('useReanswer before holdOffer');
     const agreed = readAnswer(this.offer, parseSdp(answerSdp));
     this.session.setRemote(agreed.remoteAddress, agreed.remotePort, agreed.remoteRtcpPort);
+    this.session.receiveAlso(agreed.alsoReceive);
     this.negotiated = agreed;
     return agreed;
   }

@@ -72,6 +72,10 @@ export class RtpSession {
   private readonly clockRate = 8000;
   private readonly audioPt: number;
   private readonly eventPt: number;
+  /** A second G.711 payload type the far end may send (its answer listed both), or -1; `rxAlt` while one is pushed. */
+  private altPt = -1;
+  private altDecode: (codes: Uint8Array, out: Int16Array) => unknown = decodeALaw;
+  private rxAlt = false;
   // A small ring of packet buffers: when the kernel's socket buffer is full, libuv sends later from the buffer it
   // was given, so a buffer is not rewritten until SEND_SLOTS packets later (a catch-up burst is at most a few).
   private readonly sendBufs: Buffer[] = [];
@@ -154,7 +158,7 @@ export class RtpSession {
       maxMs: options.jitter?.maxMs ?? 200,
       clockRate: this.clockRate,
       frameSamples: this.frameSamples,
-      decode: (codes, out) => void decode(codes, out),
+      decode: (codes, out) => void (this.rxAlt ? this.altDecode : decode)(codes, out),
     });
     this.eventSender = new TelephoneEventSender(this.clockRate);
     this.eventReceiver = new TelephoneEventReceiver((digit) => this.dtmfListener?.(digit));
@@ -181,6 +185,15 @@ export class RtpSession {
 
   onDtmf(listener: (digit: string) => void): void {
     this.dtmfListener = listener;
+  }
+
+  /**
+   * Also takes packets of the other G.711 codec, on `payloadType`, when the far end's answer listed both (it may
+   * switch between them); undefined forgets it.
+   */
+  receiveAlso(also: { codec: G711Codec; payloadType: number } | undefined): void {
+    this.altPt = also && also.payloadType !== this.audioPt && also.payloadType !== this.eventPt ? also.payloadType : -1;
+    this.altDecode = also?.codec === 'PCMU' ? decodeMuLaw : decodeALaw;
   }
 
   /**
@@ -327,7 +340,7 @@ export class RtpSession {
       return;
     }
     const pt = v.payloadType;
-    if (pt !== this.audioPt && pt !== this.eventPt) {
+    if (pt !== this.audioPt && pt !== this.eventPt && pt !== this.altPt) {
       this.counters.wrongPayloadType++;
       return;
     }
@@ -381,6 +394,7 @@ export class RtpSession {
     } else {
       payload = msg.subarray(v.payloadOffset, v.payloadOffset + len); // another ptime: rare, allowed to allocate
     }
+    this.rxAlt = pt === this.altPt;
     this.jitterBuffer.push(v, payload);
   }
 

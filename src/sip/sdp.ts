@@ -251,6 +251,11 @@ export interface NegotiatedMedia {
   remoteRtcpPort?: number;
   /** The far end's ptime, if it said. */
   ptime?: number;
+  /**
+   * The other G.711 codec of an answer that listed both (RFC 3264 7: the answerer may send any format its answer
+   * names, the first preferred): received and played too, though we send `codec`.
+   */
+  alsoReceive?: { codec: G711Name; payloadType: number };
   /** The direction as seen from our side (sendonly = we send, they do not). */
   direction: Direction;
   /** The far end put us on hold (sendonly/inactive or the RFC 2543 c=0.0.0.0). */
@@ -409,7 +414,10 @@ export function readAnswer(offer: SdpSession, answer: SdpSession): NegotiatedMed
     if (codec && offered.formats.includes(f)) {
       const te = telephoneEventOf(offered) !== undefined ? telephoneEventOf(m) : undefined;
       const theirs = m.direction ?? answer.direction ?? 'sendrecv';
-      return negotiated(answer, m, codec, pt, te, combine(offered.direction ?? 'sendrecv', mirror(theirs)));
+      const agreed = negotiated(answer, m, codec, pt, te, combine(offered.direction ?? 'sendrecv', mirror(theirs)));
+      const other = m.formats.find((x) => /^\d+$/.test(x) && offered.formats.includes(x) && (g711Of(rtpMapOf(m, Number(x))) ?? codec) !== codec);
+      if (other !== undefined) agreed.alsoReceive = { codec: g711Of(rtpMapOf(m, Number(other)))!, payloadType: Number(other) };
+      return agreed;
     }
   }
   throw new SdpNegotiationError('no-common-codec', 'the answer names no codec we offered');

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, seededRandom } from '../../hal/clock.js';
-import { encodeALaw, encodeMuLaw } from '../../src/media/g711.js';
+import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw } from '../../src/media/g711.js';
 import { RtpPacketView, writeRtpHeader } from '../../src/media/rtp-packet.js';
 import { RTCP_RR, RTCP_SDES, RTCP_SR, RtcpReportView } from '../../src/media/rtcp.js';
 import { RtpSession, type RtpSessionOptions } from '../../src/media/rtp-session.js';
@@ -202,6 +202,39 @@ describe('RtpSession: the call\'s figures (RFC 3550 6.4.1, A.3, A.8)', () => {
     // |D| is 8 ms for every packet after the first late one; A.8's estimate approaches it from below.
     expect(s.stats().jitterMs).toBeGreaterThan(7);
     expect(s.stats().jitterMs).toBeLessThan(8.01);
+  });
+
+  it('the other G.711 codec of the far end\'s answer (PCMA on 8 beside our PCMU) is taken and decoded as A-law; before receiveAlso it was a wrong payload type', async () => {
+    const clock = new FakeClock();
+    const far = await socketAt(clock);
+    const s = await session(clock, far.port);
+    const alaw = encodeALaw(frame);
+    await feed(s, far, [rtp(8, 1, 1000, 0x55, alaw)], clock);
+    expect(s.stats().wrongPayloadType).toBe(1);
+    s.receiveAlso({ codec: 'PCMA', payloadType: 8 });
+    const heard: Int16Array[] = [];
+    for (let k = 2; k < 12; k++) {
+      far.send(rtp(8, k, 1000 + k * 160, 0x55, alaw), s.localPort);
+      await until(() => s.stats().packetsReceived === k - 1, 'the A-law packet');
+      const out = new Int16Array(160);
+      if (s.readFrame(out) === 'audio') heard.push(out);
+      clock.advance(20);
+    }
+    expect(s.stats().wrongPayloadType).toBe(1);
+    // The same frame is sent again and again, so what plays is it, shifted by the playout delay: decoded as A-law it
+    // matches within G.711's quantisation at some shift; the same codes decoded as mu-law match at none.
+    const bestError = (out: Int16Array, ref: Int16Array): number => {
+      let best = Infinity;
+      for (let shift = 0; shift < 160; shift++) {
+        let e = 0;
+        for (let i = 0; i < 160; i++) e += Math.abs(out[i] - ref[(i + shift) % 160]);
+        best = Math.min(best, e / 160);
+      }
+      return best;
+    };
+    const last = heard.at(-1)!;
+    expect(bestError(last, decodeALaw(alaw))).toBeLessThan(50);
+    expect(bestError(decodeMuLaw(alaw), decodeALaw(alaw))).toBeGreaterThan(1000);
   });
 
   it('another ptime from the far end (30 ms packets to a 20 ms stream) is received and played, not dropped', async () => {

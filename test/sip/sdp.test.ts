@@ -134,6 +134,14 @@ describe('offer/answer (RFC 3264)', () => {
     expect(media).toMatchObject({ codec: 'PCMA', payloadType: 8, telephoneEvent: 101, remoteAddress: '198.51.100.7', remotePort: 20000 });
   });
 
+  it('an answer listing both G.711 codecs: we send its first, and the other is named for receiving too (RFC 3264 7)', () => {
+    const offer = buildOffer({ ...local, codecs: ['PCMU', 'PCMA'] });
+    const both = parseSdp('v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\n');
+    expect(readAnswer(offer, both)).toMatchObject({ codec: 'PCMA', payloadType: 8, alsoReceive: { codec: 'PCMU', payloadType: 0 } });
+    const one = parseSdp('v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n');
+    expect(readAnswer(offer, one).alsoReceive).toBeUndefined();
+  });
+
   it('refuses an answer that dropped the audio stream or changed the stream count', () => {
     const offer = buildOffer(local);
     const refused = parseSdp('v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n');
