@@ -1,20 +1,14 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rtpPacket as rtp, untilArrived as until } from '../support/rtp-wire.js';
 import { FakeClock, seededRandom } from '../../hal/clock.js';
 import { decodeALaw, decodeMuLaw, encodeALaw, encodeMuLaw } from '../../src/media/g711.js';
-import { RtpPacketView, writeRtpHeader } from '../../src/media/rtp-packet.js';
+import { RtpPacketView } from '../../src/media/rtp-packet.js';
 import { RTCP_RR, RTCP_SDES, RTCP_SR, RtcpReportView } from '../../src/media/rtcp.js';
 import { RtpSession, type RtpSessionOptions } from '../../src/media/rtp-session.js';
 
 // RFC 3550 and 3551 rules of an RtpSession, each against real UDP sockets on loopback with time faked. Waiting is
 // for datagrams to arrive (I/O), never for time.
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (cond()) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error(`never happened: ${what}`);
-}
 const settle = async (): Promise<void> => {
   for (let k = 0; k < 5; k++) await new Promise((r) => setImmediate(r));
 };
@@ -36,12 +30,6 @@ async function socketAt(clock: FakeClock, address = '127.0.0.1') {
   return { socket, got, port: socket.address().port, send: (b: Buffer, port: number) => socket.send(b, port, session) };
 }
 
-function rtp(pt: number, seq: number, ts: number, ssrc: number, payload: Uint8Array, marker = false): Buffer {
-  const b = Buffer.alloc(12 + payload.length);
-  writeRtpHeader(b, marker, pt, seq, ts, ssrc);
-  b.set(payload, 12);
-  return b;
-}
 
 const toClose: { close(): unknown }[] = [];
 afterEach(async () => {

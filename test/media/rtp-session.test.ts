@@ -1,20 +1,14 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventPayload, rtpPacket as rtp, untilArrived as until } from '../support/rtp-wire.js';
 import { FakeClock, seededRandom } from '../../hal/clock.js';
 import { decodeMuLaw, encodeMuLaw } from '../../src/media/g711.js';
-import { RtpPacketView, writeRtpHeader } from '../../src/media/rtp-packet.js';
+import { RtpPacketView } from '../../src/media/rtp-packet.js';
 import { RtpSession, RtpSessionError, type RtpSessionOptions } from '../../src/media/rtp-session.js';
 import { nativeBinder } from '../../src/media/rtp-port-pair.js';
 import { mediaIo, mediaIoMissing } from '../../hal/media-io.js';
 
 // Real UDP sockets on loopback; only time is fake. Waiting here is for datagrams to arrive (I/O), never for time.
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (cond()) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 interface Captured {
   view: RtpPacketView;
@@ -35,12 +29,6 @@ async function farEnd(address = '127.0.0.1') {
   return { socket, got, port: socket.address().port };
 }
 
-function rtp(pt: number, seq: number, ts: number, ssrc: number, payload: Uint8Array, marker = false): Buffer {
-  const b = Buffer.alloc(12 + payload.length);
-  writeRtpHeader(b, marker, pt, seq, ts, ssrc);
-  b.set(payload, 12);
-  return b;
-}
 
 const toClose: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -182,7 +170,7 @@ describe('RtpSession on loopback (real UDP, fake clock)', () => {
     const s = await session(clock, far.port);
     const digits: string[] = [];
     s.onDtmf((d) => digits.push(d));
-    const ev = (end: boolean, dur: number) => Uint8Array.from([3, end ? 0x8a : 0x0a, dur >> 8, dur & 0xff]);
+    const ev = (end: boolean, dur: number) => eventPayload(3, end, dur);
     let seq = 10;
     for (const [end, dur] of [[false, 0], [false, 400], [true, 800], [true, 800], [true, 800]] as const) far.socket.send(rtp(101, seq++, 8000, 0x77, ev(end, dur), dur === 0), s.localPort, '127.0.0.1');
     await until(() => s.stats().packetsReceived === 5, 'five event packets');
@@ -198,7 +186,7 @@ describe('RtpSession on loopback (real UDP, fake clock)', () => {
     const s = await session(clock, far.port);
     const digits: string[] = [];
     s.onDtmf((d) => digits.push(d));
-    const ev = (code: number, end: boolean, dur: number) => Uint8Array.from([code, end ? 0x8a : 0x0a, dur >> 8, dur & 0xff]);
+    const ev = eventPayload;
     // Stream A's timestamps are near 3e9; stream B restarts at 2e9, "before" A's as a 32-bit comparison sees it.
     let seq = 10;
     for (const [end, dur] of [[false, 0], [true, 800]] as const) far.socket.send(rtp(101, seq++, 3_000_000_000, 0xa, ev(1, end, dur), dur === 0), s.localPort, '127.0.0.1');
@@ -219,7 +207,7 @@ describe('RtpSession on loopback (real UDP, fake clock)', () => {
     const payload = encodeMuLaw(sine(0, 0));
     let seq = 100;
     let ts = 16000;
-    const ev = (end: boolean, dur: number) => Uint8Array.from([7, end ? 0x8a : 0x0a, dur >> 8, dur & 0xff]);
+    const ev = (end: boolean, dur: number) => eventPayload(7, end, dur);
     // Every packet exactly on time: 10 audio frames, a 200 ms digit (updates every 20 ms on one timestamp, three
     // end packets), 10 audio frames again, as a far end that sends events at its packet rate does.
     const plan: Buffer[] = [];
