@@ -215,7 +215,14 @@ export class FrameClock {
     }
     while (this.next < due) {
       const n = this.next++;
-      this.onTick(n);
+      try {
+        this.onTick(n);
+      } catch (err) {
+        // A tick that throws stops the clock, so that it says so (state) and start() runs it again: a clock left
+        // 'running' with nothing armed would be silently dead.
+        this.stop();
+        throw err;
+      }
       // onTick may stop (or stop and restart) the clock; a restarted clock has scheduled itself already.
       if (this.generation !== generation) return false;
     }

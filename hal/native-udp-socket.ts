@@ -12,7 +12,7 @@ import type { Clock } from './clock.js';
 import type { DatagramListener, DatagramSocket, DatagramSource } from './datagram-socket.js';
 import { EADDRINUSE, EMSGSIZE, monotonicOffset, type MediaIo } from './media-io.js';
 
-/** Larger than any RTP or RTCP packet a G.711 call carries; a longer datagram is cut and then fails to parse. */
+/** Larger than any RTP or RTCP packet a G.711 call carries; a longer datagram is dropped whole and counted (`oversized`). */
 const RECEIVE_BYTES = 2048;
 /** Datagrams one drain takes at most (a 20 ms frame brings one RTP packet, sometimes an RTCP one or a burst). */
 export const MAX_DRAIN = 32;

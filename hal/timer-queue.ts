@@ -16,7 +16,9 @@ export class TimerQueue {
   private seq = 0;
   private readonly timers: QueuedTimer[] = [];
 
+  /** A timer due at `at`; a NaN deadline is a RangeError (it would be due at every look, and never leave). */
   add(fn: () => void, at: number): TimerHandle {
+    if (Number.isNaN(at)) throw new RangeError('a timer deadline must be a number, got NaN');
     const timer: QueuedTimer = { id: this.nextId++, at, seq: this.seq++, fn };
     this.timers.push(timer);
     return timer;

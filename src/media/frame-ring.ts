@@ -21,12 +21,17 @@ export class FrameRing {
   private readonly data: Int16Array;
   readonly capacity: number;
 
-  /** A new ring of `capacityFrames` frames of `frameSamples` samples each. */
+  /**
+   * A new ring of at least `capacityFrames` frames of `frameSamples` samples each: the capacity is rounded up to a
+   * power of two, so that a slot (the index modulo the capacity) stays the same across the 32-bit index's wrap.
+   */
   static create(frameSamples: number, capacityFrames: number): FrameRing {
-    if (!(Number.isInteger(frameSamples) && frameSamples > 0 && Number.isInteger(capacityFrames) && capacityFrames > 0)) {
-      throw new FrameRingError(`a ring needs whole positive frame size and capacity, got ${frameSamples} x ${capacityFrames}`);
+    if (!(Number.isInteger(frameSamples) && frameSamples > 0 && Number.isInteger(capacityFrames) && capacityFrames > 0 && capacityFrames <= 1 << 16)) {
+      throw new FrameRingError(`a ring needs whole positive frame size and capacity (at most 65536 frames), got ${frameSamples} x ${capacityFrames}`);
     }
-    return new FrameRing(new SharedArrayBuffer(HEADER_BYTES + frameSamples * capacityFrames * 2), frameSamples);
+    let capacity = 1;
+    while (capacity < capacityFrames) capacity <<= 1;
+    return new FrameRing(new SharedArrayBuffer(HEADER_BYTES + frameSamples * capacity * 2), frameSamples);
   }
 
   /** The other thread's view of a ring made with `create` (its `buffer` is what crosses the thread boundary). */
@@ -35,8 +40,9 @@ export class FrameRing {
     readonly frameSamples: number,
   ) {
     const samples = (buffer.byteLength - HEADER_BYTES) / 2;
-    if (!(frameSamples > 0) || !Number.isInteger(samples / frameSamples) || samples <= 0) {
-      throw new FrameRingError(`a ${buffer.byteLength}-byte buffer does not hold whole frames of ${frameSamples} samples`);
+    const frames = samples / frameSamples;
+    if (!(frameSamples > 0) || !Number.isInteger(frames) || samples <= 0 || (frames & (frames - 1)) !== 0) {
+      throw new FrameRingError(`a ${buffer.byteLength}-byte buffer does not hold a power of two of whole frames of ${frameSamples} samples`);
     }
     this.index = new Int32Array(buffer, 0, 4);
     this.data = new Int16Array(buffer, HEADER_BYTES, samples);

@@ -24,7 +24,7 @@ import { TelephoneEventReceiver, TelephoneEventSender, writeTelephoneEvent, dtmf
 
 export class RtpSessionError extends Error {
   constructor(
-    readonly reason: 'remote-address' | 'ptime' | 'frame-size' | 'no-telephone-event' | 'no-free-port',
+    readonly reason: 'remote-address' | 'ptime' | 'frame-size' | 'no-telephone-event' | 'no-free-port' | 'dtmf-duration',
     message: string,
   ) {
     super(message);
@@ -119,6 +119,7 @@ export class RtpSession {
    */
   static async open(options: RtpSessionOptions, bind: SocketBinder = bindDgram): Promise<RtpSession> {
     if (!isIP(options.remoteAddress)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${options.remoteAddress}`);
+    checkPtime(options.ptimeMs ?? 20); // before binding: a refused session must not keep its ports
     const v6 = isIP(options.remoteAddress) === 6;
     const pair = await bindRtpPortPair(options.localAddress ?? (v6 ? '::' : '0.0.0.0'), options.ports, options.random, bind);
     if (!pair) throw new RtpSessionError('no-free-port', `no free even RTP port with its RTCP port in ${options.ports.min}-${options.ports.max}`);
@@ -133,7 +134,6 @@ export class RtpSession {
   ) {
     const { clock, random } = options;
     const ptime = options.ptimeMs ?? 20;
-    if (!(ptime >= 10 && ptime <= 60 && ptime % 10 === 0)) throw new RtpSessionError('ptime', `ptime must be 10..60 ms in steps of 10, got ${ptime}`);
     this.localPort = port;
     this.frameSamples = (ptime * this.clockRate) / 1000;
     const mu = options.codec === 'PCMU';
@@ -280,6 +280,7 @@ export class RtpSession {
   sendDtmf(digit: string, durationMs = 100): void {
     if (this.eventPt < 0) throw new RtpSessionError('no-telephone-event', 'telephone-event was not negotiated: send DTMF in-band');
     if (dtmfEventCode(digit) < 0) throw new TelephoneEventError(digit);
+    checkDtmfDuration(durationMs);
     if (this.state !== 'open') return;
     this.pendingDigits.push({ digit, durationMs: Math.max(40, durationMs) });
     if (this.eventSender.state === 'idle' && this.dtmfTimer === undefined) this.startNextDigit();
@@ -453,4 +454,18 @@ export class RtpSession {
  */
 function canonicalAddress(address: string): string {
   return new SocketAddress({ address, family: isIP(address) === 6 ? 'ipv6' : 'ipv4' }).address;
+}
+
+/**
+ * A digit's duration in ms must be a finite number: a NaN one made a NaN timer deadline, which a clock that runs its
+ * own timers (the media thread's) took as always due. Below 40 ms is raised to 40, above 8191 ms cut to 8191
+ * (RFC 4733's 16-bit duration), by the sender.
+ */
+export function checkDtmfDuration(durationMs: number): void {
+  if (!Number.isFinite(durationMs)) throw new RtpSessionError('dtmf-duration', `DTMF duration must be a finite number of ms, got ${durationMs}`);
+}
+
+/** ptime: 10 to 60 ms in steps of 10 (what G.711 streams use; RFC 3551 4.5). */
+export function checkPtime(ptime: number): void {
+  if (!(ptime >= 10 && ptime <= 60 && ptime % 10 === 0)) throw new RtpSessionError('ptime', `ptime must be 10..60 ms in steps of 10, got ${ptime}`);
 }

@@ -15,6 +15,8 @@ import type { FrameRing } from './frame-ring.js';
 export interface PumpedStream {
   readonly frameSize: number;
   sendFrame(pcm: Int16Array): void;
+  /** A frame not sent: the RTP timestamp still moves on by one (RtpSession.skipFrame). */
+  skipFrame(): void;
   readFrame(out: Int16Array): unknown;
 }
 
@@ -28,6 +30,8 @@ export class RtpStreamPump {
   private readonly mouthFrame: Int16Array;
   private readonly silence: Int16Array;
   private readonly earFrame: Int16Array;
+  /** The frame index the next tick should have: a larger one means the clock skipped frames after a stall. */
+  private expectedIndex = 0;
 
   constructor(
     time: Clock,
@@ -50,6 +54,7 @@ export class RtpStreamPump {
   start(): void {
     if (this.state === 'pumping') return;
     this.state = 'pumping';
+    this.expectedIndex = 0;
     this.clock.start();
   }
 
@@ -59,7 +64,11 @@ export class RtpStreamPump {
     this.clock.stop();
   }
 
-  private readonly onTick = (): void => {
+  private readonly onTick = (frameIndex: number): void => {
+    // Frames the clock skipped after a stall of this thread were never sent: the timestamp moves on past them, so
+    // it stays on real time, and the next packet starts a talkspurt.
+    for (; this.expectedIndex < frameIndex; this.expectedIndex++) this.stream.skipFrame();
+    this.expectedIndex = frameIndex + 1;
     if (this.mouth.read(this.mouthFrame)) this.stream.sendFrame(this.mouthFrame);
     else {
       this.underruns++;

@@ -30,7 +30,7 @@ import { mediaIo, mediaIoMissing } from '../../hal/media-io.js';
 import { PACKET_CLOCK_SLICE_US, SLICE_MAX_US, SLICE_MIN_US, type WakeupSlice } from '../../hal/wakeup-slice.js';
 import { FrameRing } from './frame-ring.js';
 import type { RtpSessionStats } from './media-stats.js';
-import { RtpSessionError, type RtpSessionOptions } from './rtp-session.js';
+import { checkDtmfDuration, checkPtime, RtpSessionError, type RtpSessionOptions } from './rtp-session.js';
 import { dtmfEventCode, TelephoneEventError } from './telephone-event.js';
 
 /** RtpSessionOptions without what cannot cross a thread boundary: the media thread uses the system clock. */
@@ -111,6 +111,7 @@ export class RtpStreamThread {
   /** Starts the media thread, which binds the ports and starts its packet clock; resolves once it streams. */
   static async open(options: RtpStreamThreadOptions): Promise<RtpStreamThread> {
     if (!isIP(options.remoteAddress)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${options.remoteAddress}`);
+    checkPtime(options.ptimeMs ?? 20);
     const frameSamples = ((options.ptimeMs ?? 20) * 8000) / 1000;
     const ringFrames = options.ringFrames ?? 8;
     const mouth = FrameRing.create(frameSamples, ringFrames);
@@ -187,6 +188,7 @@ export class RtpStreamThread {
   sendDtmf(digit: string, durationMs = 100): void {
     if (this.options.telephoneEventPayloadType === undefined) throw new RtpSessionError('no-telephone-event', 'telephone-event was not negotiated: send DTMF in-band');
     if (dtmfEventCode(digit) < 0) throw new TelephoneEventError(digit);
+    checkDtmfDuration(durationMs);
     this.post({ type: 'send-dtmf', digit, durationMs });
   }
 

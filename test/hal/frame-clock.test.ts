@@ -86,6 +86,24 @@ describe('FrameClock on fake time', () => {
     expect(ticks[ticks.length - 1]).toEqual({ n: 52, at: 1060 });
   });
 
+  it('a tick that throws stops the clock (state says so, no timer left) and start() runs it again', () => {
+    const clock = new FakeClock();
+    const seen: number[] = [];
+    let fail = true;
+    const fc = new FrameClock(clock, 20, (n) => {
+      seen.push(n);
+      if (n === 2 && fail) throw new Error('tick failed');
+    });
+    fc.start();
+    expect(() => clock.advance(1000)).toThrow('tick failed');
+    expect(fc.state).toBe('stopped');
+    expect(clock.pending).toBe(0);
+    fail = false;
+    fc.start();
+    clock.advance(60);
+    expect(seen).toEqual([0, 1, 2, 0, 1, 2]);
+  });
+
   it('stop() cancels the timer; stop inside onTick stops at once; start again restarts the frame count', () => {
     const clock = new FakeClock();
     const seen: number[] = [];

@@ -51,4 +51,10 @@ describe('LoopClock', () => {
     clock.runDue();
     expect(fired).toEqual(['now']);
   });
+
+  it('a NaN delay is a RangeError where it is set: as a deadline it would be due at every look and spin the loop', () => {
+    const { clock } = rig();
+    expect(() => clock.setTimeout(() => {}, Number.NaN)).toThrow(RangeError);
+    expect(clock.nextDeadline()).toBe(Infinity);
+  });
 });

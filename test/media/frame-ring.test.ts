@@ -39,6 +39,20 @@ describe('FrameRing (PCM frames across threads in a SharedArrayBuffer)', () => {
     expect(Array.from(out)).toEqual([7, 7, 7, 7]);
   });
 
+  it('a capacity is rounded up to a power of two, so three frames queued across the 2^32 index wrap keep their slots', () => {
+    const ring = FrameRing.create(4, 3);
+    expect(ring.capacity).toBe(4);
+    const index = new Int32Array(ring.buffer, 0, 2);
+    index[0] = index[1] = -2; // 2^32 - 2 as the unsigned index: two frames before it wraps to 0
+    const out = new Int16Array(4);
+    for (let n = 0; n < 3; n++) expect(ring.write(frame(n))).toBe(true);
+    for (let n = 0; n < 3; n++) {
+      expect(ring.read(out)).toBe(true);
+      expect(Array.from(out)).toEqual(Array.from(frame(n)));
+    }
+    expect(() => new FrameRing(new SharedArrayBuffer(16 + 3 * 4 * 2), 4)).toThrow(FrameRingError);
+  });
+
   it('indices that wrap past 2^31 frames keep order and fullness right', () => {
     const ring = FrameRing.create(4, 3);
     const index = new Int32Array(ring.buffer, 0, 2);

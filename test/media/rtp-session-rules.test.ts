@@ -95,6 +95,26 @@ describe('RtpSession: what it sends (RFC 3550 5.1, RFC 3551)', () => {
   });
 });
 
+describe('RtpSession: refusing bad options and requests with a typed error', () => {
+  it('a ptime it cannot do is refused before binding: the port pair stays free for the next session', async () => {
+    const clock = new FakeClock();
+    const ports = { min: 39010, max: 39011 }; // room for one pair only
+    for (let i = 0; i < 2; i++) await expect(session(clock, 9, { ports, ptimeMs: 25 })).rejects.toMatchObject({ name: 'RtpSessionError', reason: 'ptime' });
+    const s = await session(clock, 9, { ports });
+    expect(s.localPort).toBe(39010);
+  });
+
+  it('a DTMF duration that is not a finite number (NaN, Infinity) is a typed error; nothing is sent', async () => {
+    const clock = new FakeClock();
+    const far = await socketAt(clock);
+    const s = await session(clock, far.port, { telephoneEventPayloadType: 101 });
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) expect(() => s.sendDtmf('5', bad)).toThrow(expect.objectContaining({ reason: 'dtmf-duration' }));
+    clock.advance(1000);
+    await settle();
+    expect(far.got.length).toBe(0);
+  });
+});
+
 describe('RtpSession: who it listens to (symmetric RTP, RFC 3550 8)', () => {
   it('once latched, packets from the same host but another port are strangers, until the far end has been silent for a second: then the new port takes over', async () => {
     const clock = new FakeClock();

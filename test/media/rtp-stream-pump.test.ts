@@ -77,4 +77,34 @@ describe('RtpStreamPump (the media thread\'s clock-driven loop, on fake time)', 
     clock.advance(100);
     expect(ear.overflows).toBe(1);
   });
+
+  it('after a stall longer than the catch-up burst, the frames the clock skipped still move the RTP timestamp: it stays on real time', async () => {
+    const fake = new FakeClock();
+    // A clock whose time can leap ahead of its timers, as real time does past a thread that stalled.
+    let leap = 0;
+    const clock = { ...fake, now: () => fake.now() + leap, setTimeout: fake.setTimeout.bind(fake), clearTimeout: fake.clearTimeout.bind(fake), wallTime: fake.wallTime.bind(fake) };
+    const far = dgram.createSocket('udp4');
+    await new Promise<void>((r) => far.bind(0, '127.0.0.1', () => r()));
+    toClose.push(far);
+    const stamps: number[] = [];
+    far.on('message', (msg) => {
+      const v = new RtpPacketView();
+      if (v.parse(msg, msg.length) === 'ok') stamps.push(v.timestamp);
+    });
+    const session = await RtpSession.open({ clock, random: seededRandom(5), localAddress: '127.0.0.1', ports: { min: 20000, max: 29999 }, remoteAddress: '127.0.0.1', remotePort: far.address().port, codec: 'PCMU' });
+    toClose.push(session);
+    const pump = new RtpStreamPump(clock, 20, session, FrameRing.create(160, 4), FrameRing.create(160, 2));
+    pump.start();
+    for (let i = 0; i < 5; i++) fake.advance(20);
+    leap = 1000; // a one-second stall: 50 frames became due at once
+    fake.advance(20);
+    for (let i = 0; i < 5; i++) fake.advance(20);
+    pump.stop();
+    await until(() => stamps.length === 5 + 3 + 5, 'the packets');
+    expect(pump.skippedFrames).toBe(48);
+    const elapsedMs = 11 * 20 + 1000;
+    // The first packet is frame 0, the last frame 60: 60 frames of timestamp, as much as real time moved.
+    expect((stamps.at(-1)! - stamps[0]) >>> 0).toBe((elapsedMs / 20 - 1) * 160);
+  });
 });
+

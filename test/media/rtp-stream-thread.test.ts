@@ -78,6 +78,10 @@ describe.each(engines)('RtpStreamThread on the %s engine', (engine) => {
     a.sendDtmf('#', 60);
     await vi.waitFor(() => expect(digits).toEqual(['7', '#']), { timeout: 5000, interval: 10 });
     expect((await a.stats()).eventsSent).toBe(2);
+    // A duration that is not a number is refused here, in the caller's thread: as a timer deadline in the media
+    // thread it spun that thread's loop for good, flooding the far end with events.
+    expect(() => a.sendDtmf('5', Number.NaN)).toThrow(expect.objectContaining({ reason: 'dtmf-duration' }));
+    expect((await a.stats()).eventsSent).toBe(2);
   });
 });
 
@@ -127,6 +131,10 @@ describe('RtpStreamThread', () => {
   it('refuses a slice that is not 0 or 100-100000 us with a typed error', async () => {
     await expect(RtpStreamThread.open({ ...base, sliceUs: 50 })).rejects.toBeInstanceOf(RtpStreamThreadError);
     await expect(RtpStreamThread.open({ ...base, sliceUs: 200.5 })).rejects.toBeInstanceOf(RtpStreamThreadError);
+  });
+
+  it('refuses a ptime it cannot do with a typed error, before any thread starts', async () => {
+    await expect(RtpStreamThread.open({ ...base, ptimeMs: 25 })).rejects.toMatchObject({ name: 'RtpSessionError', reason: 'ptime' });
   });
 
   it('refuses a nice value that is not an integer from -20 to 19 with a typed error', async () => {
