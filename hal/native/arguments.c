@@ -24,10 +24,14 @@ int deadline_arg(napi_env env, napi_value v, struct timespec *out) {
 }
 
 int int_arg(napi_env env, napi_value v, int32_t *out) {
-  if (napi_get_value_int32(env, v, out) != napi_ok) {
-    napi_throw_type_error(env, NULL, "media-io: expected a number");
+  /* Read as a double and checked: napi_get_value_int32 would take NaN as 0 (udpClose(NaN) closed fd 0), 2^32 + k as
+   * k and 1.9 as 1, none of which a caller meant. */
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int32_t)d) {
+    napi_throw_type_error(env, NULL, "media-io: expected an integer in the int32 range");
     return 0;
   }
+  *out = (int32_t)d;
   return 1;
 }
 

@@ -15,7 +15,7 @@ int args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
  */
 int deadline_arg(napi_env env, napi_value v, struct timespec *out);
 
-/* An int32 argument; 0 (a TypeError thrown) for what is not a number. */
+/* An int32 argument; 0 (a TypeError thrown) for what is not an integer in the int32 range (NaN, 1.5, 2^32). */
 int int_arg(napi_env env, napi_value v, int32_t *out);
 
 /* A Uint8Array argument's bytes; 0 (a TypeError thrown) for anything else. */

@@ -120,10 +120,12 @@ napi_value fd_watch_open(napi_env env, int fd, napi_value callback, fd_watch_rea
     napi_throw_error(env, NULL, "media-io: out of memory");
     return NULL;
   }
-  if (uv_poll_init(loop, &w->poll, fd) != 0) {
+  int rc = uv_poll_init(loop, &w->poll, fd);
+  if (rc != 0) {
     free(w);
     free(slot);
-    close(fd);
+    /* Already watched (UV_EEXIST): the fd belongs to that watch, which closing it here would break. */
+    if (rc != UV_EEXIST) close(fd);
     napi_throw_error(env, NULL, "media-io: the event loop cannot watch the descriptor");
     return NULL;
   }

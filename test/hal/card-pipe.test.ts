@@ -80,6 +80,30 @@ describe.skipIf(!mediaIo)(`pipes on hal/native (skipped only when the module is 
     expect(io.pipeRead(fds[0], buf, 0, 4)).toBe(-9);
   });
 
+  it('a number that is not an int32 integer (NaN, a fraction, 2^32 + k) is a TypeError, not quietly another descriptor or length', () => {
+    const fds = new Int32Array(2);
+    expect(io.pipeOpen(true, fds)).toBe(0);
+    const buf = new Uint8Array(8);
+    expect(() => io.pipeClose(Number.NaN)).toThrow(TypeError); // was close(0): the process's stdin
+    expect(() => io.pipeWrite(fds[1], buf, 0, 2 ** 32 + 3)).toThrow(TypeError);
+    expect(() => io.pipeWrite(fds[1], buf, 0.5, 1)).toThrow(TypeError);
+    expect(() => io.udpOpen('127.0.0.1', 2 ** 32 + 39555)).toThrow(TypeError);
+    expect(io.pipeWrite(fds[1], buf, 0, 8)).toBe(8); // both still open
+    expect(io.pipeClose(fds[0])).toBe(0);
+    expect(io.pipeClose(fds[1])).toBe(0);
+  });
+
+  it('watching a descriptor that is already watched is refused, and the first watch keeps its descriptor open', () => {
+    const fds = new Int32Array(2);
+    expect(io.pipeOpen(true, fds)).toBe(0);
+    const watch = io.pipeWatch(fds[0], () => {});
+    expect(() => io.pipeWatch(fds[0], () => {})).toThrow();
+    const buf = new Uint8Array(4);
+    expect(io.pipeRead(fds[0], buf, 0, 4)).toBe(-EAGAIN); // open and empty, not EBADF
+    io.pipeWatchClose(watch);
+    io.pipeClose(fds[1]);
+  });
+
   it('a watch calls back while there is something to read, and once more at the end, where closing it in its own callback is fine', async () => {
     const fds = new Int32Array(2);
     expect(io.pipeOpen(true, fds)).toBe(0);
