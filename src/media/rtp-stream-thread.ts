@@ -54,6 +54,9 @@ export type RtpStreamThreadOptions = Omit<RtpSessionOptions, 'clock' | 'random'>
 /** How the media thread waits, sends and receives: its own loop on hal/media-io.ts, or Node's event loop. */
 export type MediaEngine = 'native' | 'event-loop';
 
+/** How long close() waits for the media thread's BYE and confirmation before terminating it. */
+const CLOSE_WAIT_MS = 1000;
+
 /** Ahead of ordinary processes and of the agent's own main thread, short of what the kernel's own threads use. */
 export const MEDIA_THREAD_NICE = -10;
 
@@ -104,6 +107,7 @@ export class RtpStreamThreadError extends Error {
 export class RtpStreamThread {
   state: RtpStreamThreadState = 'open';
   private dtmfListener: ((digit: string) => void) | undefined;
+  private endedListener: ((cause: Error | null) => void) | undefined;
   private nextStatsId = 1;
   private readonly pendingStats = new Map<number, { resolve: (s: RtpStreamThreadStats) => void; reject: (e: Error) => void }>();
   private closed: (() => void) | undefined;
@@ -152,8 +156,8 @@ export class RtpStreamThread {
     readonly engine: MediaEngine,
   ) {
     worker.on('message', (m: ThreadReply) => this.onReply(m));
-    worker.on('error', () => this.onExit());
-    worker.on('exit', () => this.onExit());
+    worker.on('error', (err) => this.onExit(err));
+    worker.on('exit', (code) => this.onExit(code === 0 || this.state === 'closing' ? null : new RtpStreamThreadError(`the media thread exited with code ${code}`)));
   }
 
   get frameSize(): number {
@@ -180,6 +184,14 @@ export class RtpStreamThread {
     this.dtmfListener = listener;
   }
 
+  /**
+   * Called once when the media thread has ended: with null after close(), or with what ended it (an error thrown in
+   * the thread). After that the rings are not served: writeFrame and readFrame return false.
+   */
+  onEnded(listener: (cause: Error | null) => void): void {
+    this.endedListener = listener;
+  }
+
   setRemote(address: string, port: number, rtcpPort = port + 1): void {
     if (!isIP(address)) throw new RtpSessionError('remote-address', `remote address must be an IP literal, got ${address}`);
     this.post({ type: 'set-remote', address, port, rtcpPort });
@@ -201,15 +213,22 @@ export class RtpStreamThread {
     });
   }
 
-  /** RTCP BYE from the media thread, then the thread ends. */
+  /**
+   * RTCP BYE from the media thread, then the thread ends. A thread that does not confirm within CLOSE_WAIT_MS (it
+   * is stuck) is terminated anyway, so that close() always settles.
+   */
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
+    let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       this.closed = resolve;
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
       this.post({ type: 'close' });
     });
+    clearTimeout(timer);
     await this.worker.terminate();
+    this.onExit(null);
   }
 
   private post(m: ThreadRequest): void {
@@ -230,19 +249,20 @@ export class RtpStreamThread {
         return;
       }
       case 'closed':
-        this.onExit();
+        this.onExit(null);
         return;
       default:
         return;
     }
   }
 
-  private onExit(): void {
+  private onExit(cause: Error | null): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     for (const p of this.pendingStats.values()) p.reject(new RtpStreamThreadError('the media thread has ended'));
     this.pendingStats.clear();
     this.closed?.();
     this.closed = undefined;
+    this.endedListener?.(cause);
   }
 }

@@ -133,6 +133,22 @@ describe('RtpStreamThread', () => {
     await expect(RtpStreamThread.open({ ...base, sliceUs: 200.5 })).rejects.toBeInstanceOf(RtpStreamThreadError);
   });
 
+  it('tells its owner when the media thread ends: null after close(), the cause when it died (its death stood in for by terminating the worker)', async () => {
+    const closing = await start();
+    const causes: (Error | null)[] = [];
+    closing.onEnded((c) => causes.push(c));
+    await closing.close();
+    expect(causes).toEqual([null]);
+    const dying = await start();
+    dying.onEnded((c) => causes.push(c));
+    await (dying as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await vi.waitFor(() => expect(causes.length).toBe(2), { timeout: 5000, interval: 10 });
+    expect(causes[1]).toBeInstanceOf(Error);
+    expect(dying.state).toBe('closed');
+    expect(dying.writeFrame(new Int16Array(160))).toBe(false);
+    await expect(dying.stats()).rejects.toBeInstanceOf(RtpStreamThreadError);
+  });
+
   it('refuses a ptime it cannot do with a typed error, before any thread starts', async () => {
     await expect(RtpStreamThread.open({ ...base, ptimeMs: 25 })).rejects.toMatchObject({ name: 'RtpSessionError', reason: 'ptime' });
   });
