@@ -54,6 +54,9 @@ export type RtpStreamThreadOptions = Omit<RtpSessionOptions, 'clock' | 'random'>
 /** How the media thread waits, sends and receives: its own loop on hal/media-io.ts, or Node's event loop. */
 export type MediaEngine = 'native' | 'event-loop';
 
+/** Earpiece frames a reader may find queued, beyond which the oldest are dropped as stale (see readFrame). */
+const EAR_BACKLOG_FRAMES = 2;
+
 /** How long close() waits for the media thread's BYE and confirmation before terminating it. */
 const CLOSE_WAIT_MS = 1000;
 
@@ -106,6 +109,8 @@ export class RtpStreamThreadError extends Error {
 
 export class RtpStreamThread {
   state: RtpStreamThreadState = 'open';
+  /** Earpiece frames dropped unread because the reader fell more than EAR_BACKLOG_FRAMES behind. */
+  staleEarFrames = 0;
   private dtmfListener: ((digit: string) => void) | undefined;
   private endedListener: ((cause: Error | null) => void) | undefined;
   private nextStatsId = 1;
@@ -177,7 +182,18 @@ export class RtpStreamThread {
 
   /** The next earpiece frame, if the media thread has produced one since the last read. */
   readFrame(out: Int16Array): boolean {
+    // After a stall of the reader the ring holds several frames, and playing them all would keep that much delay for
+    // the rest of the call (the media thread writes one a tick, the reader takes one a tick): the oldest go.
+    while (this.ear.available > EAR_BACKLOG_FRAMES) {
+      this.ear.read(out);
+      this.staleEarFrames++;
+    }
     return this.ear.read(out);
+  }
+
+  /** Earpiece frames produced and not yet read. */
+  get queuedEarFrames(): number {
+    return this.ear.available;
   }
 
   onDtmf(listener: (digit: string) => void): void {

@@ -149,6 +149,16 @@ describe('RtpStreamThread', () => {
     await expect(dying.stats()).rejects.toBeInstanceOf(RtpStreamThreadError);
   });
 
+  it('a reader that fell behind finds the newest earpiece frames: the backlog is dropped, not played late for the rest of the call', async () => {
+    const t = await start();
+    // The media thread writes a frame every 20 ms whether or not anyone reads: let the ring fill up.
+    await vi.waitFor(() => expect(t.queuedEarFrames).toBe(8), { timeout: 5000, interval: 10 });
+    const out = new Int16Array(160);
+    expect(t.readFrame(out)).toBe(true);
+    expect(t.staleEarFrames).toBeGreaterThanOrEqual(5);
+    expect(t.queuedEarFrames).toBeLessThanOrEqual(2);
+  });
+
   it('refuses a ptime it cannot do with a typed error, before any thread starts', async () => {
     await expect(RtpStreamThread.open({ ...base, ptimeMs: 25 })).rejects.toMatchObject({ name: 'RtpSessionError', reason: 'ptime' });
   });
