@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <string.h>
@@ -126,6 +127,63 @@ static napi_value js_socket_address(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * The UDP sockets a thread (its N-API environment) opened and has not closed. When the environment is torn down, a
+ * media thread that died or was terminated before its udpClose, they are closed, so that its ports do not stay bound
+ * for the life of the process (the next call's session would find no free port).
+ */
+typedef struct {
+  int *fds;
+  int count, capacity;
+} open_sockets;
+
+static void close_open_sockets(napi_env env, void *data, void *hint) {
+  open_sockets *s = data;
+  (void)env;
+  (void)hint;
+  for (int i = 0; i < s->count; i++) close(s->fds[i]);
+  free(s->fds);
+  free(s);
+}
+
+static open_sockets *sockets_of(napi_env env) {
+  void *data = NULL;
+  if (napi_get_instance_data(env, &data) == napi_ok && data) return data;
+  open_sockets *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  if (napi_set_instance_data(env, s, close_open_sockets, NULL) != napi_ok) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* 0, or -ENOMEM when the socket cannot be remembered (the caller closes it: a socket nobody would close is worse). */
+static int remember_socket(napi_env env, int fd) {
+  open_sockets *s = sockets_of(env);
+  if (!s) return -ENOMEM;
+  if (s->count == s->capacity) {
+    int capacity = s->capacity ? s->capacity * 2 : 8;
+    int *fds = realloc(s->fds, sizeof *fds * (size_t)capacity);
+    if (!fds) return -ENOMEM;
+    s->fds = fds;
+    s->capacity = capacity;
+  }
+  s->fds[s->count++] = fd;
+  return 0;
+}
+
+static void forget_socket(napi_env env, int fd) {
+  void *data = NULL;
+  if (napi_get_instance_data(env, &data) != napi_ok || !data) return;
+  open_sockets *s = data;
+  for (int i = 0; i < s->count; i++) {
+    if (s->fds[i] != fd) continue;
+    s->fds[i] = s->fds[--s->count];
+    return;
+  }
+}
+
+/*
  * udpOpen(address, port): a non-blocking UDP socket bound to an IP literal and port (0: any free port), receiving
  * kernel timestamps; its fd, or -errno (-EADDRINUSE for a taken port, -EINVAL for a bad address).
  */
@@ -145,6 +203,11 @@ static napi_value js_udp_open(napi_env env, napi_callback_info info) {
     int e = errno;
     close(fd);
     return int32(env, -e);
+  }
+  int kept = remember_socket(env, fd);
+  if (kept < 0) {
+    close(fd);
+    return int32(env, kept);
   }
   return int32(env, fd);
 }
@@ -259,6 +322,7 @@ static napi_value js_udp_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
   if (!args(env, info, 1, argv) || !int_arg(env, argv[0], &fd)) return NULL;
+  forget_socket(env, fd);
   return int32(env, close(fd) < 0 ? -errno : 0);
 }
 

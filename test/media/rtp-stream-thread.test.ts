@@ -159,6 +159,16 @@ describe('RtpStreamThread', () => {
     expect(t.queuedEarFrames).toBeLessThanOrEqual(2);
   });
 
+  it.skipIf(!mediaIo)('a native media thread that dies leaves its port pair free for the next call (its sockets close with the thread)', async () => {
+    const ports = { min: 37900, max: 37901 }; // room for one pair only
+    const dying = await start({ engine: 'native', ports });
+    const ended = new Promise((r) => dying.onEnded(r));
+    await (dying as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await ended;
+    const next = await start({ engine: 'native', ports });
+    expect(next.localPort).toBe(37900);
+  });
+
   it('refuses a ptime it cannot do with a typed error, before any thread starts', async () => {
     await expect(RtpStreamThread.open({ ...base, ptimeMs: 25 })).rejects.toMatchObject({ name: 'RtpSessionError', reason: 'ptime' });
   });
