@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock, seededRandom } from '../../hal/clock.js';
+import { FakeClock, seededRandom, type Clock } from '../../hal/clock.js';
 import { encodeMuLaw, MU_LAW_SILENCE } from '../../src/media/g711.js';
 import { FrameRing } from '../../src/media/frame-ring.js';
 import { RtpPacketView } from '../../src/media/rtp-packet.js';
@@ -21,22 +21,24 @@ afterEach(async () => {
   for (const c of toClose.splice(0)) await c.close();
 });
 
-async function setup() {
-  const clock = new FakeClock();
+async function setup(clock: Clock = new FakeClock()) {
   const far = dgram.createSocket('udp4');
   await new Promise<void>((r) => far.bind(0, '127.0.0.1', () => r()));
   toClose.push(far);
   const payloads: Uint8Array[] = [];
+  const stamps: number[] = [];
   far.on('message', (msg) => {
     const v = new RtpPacketView();
-    if (v.parse(msg, msg.length) === 'ok') payloads.push(Uint8Array.from(msg.subarray(v.payloadOffset, v.payloadOffset + v.payloadLength)));
+    if (v.parse(msg, msg.length) !== 'ok') return;
+    payloads.push(Uint8Array.from(msg.subarray(v.payloadOffset, v.payloadOffset + v.payloadLength)));
+    stamps.push(v.timestamp);
   });
   const session = await RtpSession.open({ clock, random: seededRandom(3), localAddress: '127.0.0.1', ports: { min: 20000, max: 29999 }, remoteAddress: '127.0.0.1', remotePort: far.address().port, codec: 'PCMU' });
   toClose.push(session);
   const mouth = FrameRing.create(160, 4);
   const ear = FrameRing.create(160, 2);
   const pump = new RtpStreamPump(clock, 20, session, mouth, ear);
-  return { clock, session, mouth, ear, pump, payloads };
+  return { clock: clock as FakeClock, session, mouth, ear, pump, payloads, stamps };
 }
 
 const tone = (k: number) => Int16Array.from({ length: 160 }, (_, i) => Math.round(5000 * Math.sin((i + k * 7) / 4)));
@@ -83,17 +85,7 @@ describe('RtpStreamPump (the media thread\'s clock-driven loop, on fake time)', 
     // A clock whose time can leap ahead of its timers, as real time does past a thread that stalled.
     let leap = 0;
     const clock = { ...fake, now: () => fake.now() + leap, setTimeout: fake.setTimeout.bind(fake), clearTimeout: fake.clearTimeout.bind(fake), wallTime: fake.wallTime.bind(fake) };
-    const far = dgram.createSocket('udp4');
-    await new Promise<void>((r) => far.bind(0, '127.0.0.1', () => r()));
-    toClose.push(far);
-    const stamps: number[] = [];
-    far.on('message', (msg) => {
-      const v = new RtpPacketView();
-      if (v.parse(msg, msg.length) === 'ok') stamps.push(v.timestamp);
-    });
-    const session = await RtpSession.open({ clock, random: seededRandom(5), localAddress: '127.0.0.1', ports: { min: 20000, max: 29999 }, remoteAddress: '127.0.0.1', remotePort: far.address().port, codec: 'PCMU' });
-    toClose.push(session);
-    const pump = new RtpStreamPump(clock, 20, session, FrameRing.create(160, 4), FrameRing.create(160, 2));
+    const { pump, stamps } = await setup(clock);
     pump.start();
     for (let i = 0; i < 5; i++) fake.advance(20);
     leap = 1000; // a one-second stall: 50 frames became due at once
