@@ -82,7 +82,9 @@ export class RtcpReporter {
       counters.strangers++;
       return;
     }
-    if (!remote.rtcpLatched) {
+    // Latched only once RTP has proved which SSRC is the far end's: before that, anyone on the signalled host (the
+    // same NAT) could take our reports for good.
+    if (!remote.rtcpLatched && remote.latched) {
       remote.rtcpLatched = true;
       remote.rtcpPort = rinfo.port;
     }

@@ -343,6 +343,28 @@ describe('RtpSession: RTCP (RFC 3550 6)', () => {
     expect(packetTypes(farRtcp.got.at(-1)!.bytes)[0]).toBe(RTCP_RR);
   });
 
+  it('RTCP latches our reports onto its source port only once RTP has latched: an early one from the same host cannot take them', async () => {
+    const clock = new FakeClock();
+    const { farRtp, farRtcp, s } = await rtcpPair(clock, { rtcpIntervalMs: 1000 });
+    const early = await socketAt(clock); // the signalled host, another port, before any RTP
+    const rr = Buffer.alloc(8);
+    rr[0] = 0x80;
+    rr[1] = RTCP_RR;
+    rr.writeUInt16BE(1, 2);
+    rr.writeUInt32BE(0x66, 4);
+    early.send(rr, s.localPort + 1);
+    await settle();
+    clock.advance(1600);
+    await until(() => farRtcp.got.length >= 1, 'a report to the signalled RTCP port');
+    expect(early.got.length).toBe(0);
+    // Once RTP has latched, RTCP from the far end's SSRC moves our reports to where it really sends from.
+    await feed(s, farRtp, stream(0x66, 1, 1000, 2), clock);
+    early.send(rr, s.localPort + 1);
+    await settle();
+    clock.advance(1600);
+    await until(() => early.got.length >= 1, 'a report to the latched RTCP port');
+  });
+
   it('RTCP from the signalled host but another SSRC than the latched stream is a stranger; from another host too', async () => {
     const clock = new FakeClock();
     const { farRtp, s } = await rtcpPair(clock);
