@@ -44,6 +44,17 @@ async function session(clock: FakeClock, remotePort: number, extra: Partial<RtpS
   return s;
 }
 
+/** A session on loopback with a raw far end, recording the digits it hears. */
+async function listeningForDigits() {
+  const clock = new FakeClock();
+  const far = await farEnd();
+  toClose.push(far.socket);
+  const s = await session(clock, far.port);
+  const digits: string[] = [];
+  s.onDtmf((d) => digits.push(d));
+  return { clock, far, s, digits };
+}
+
 function sine(n: number, phase: number): Int16Array {
   const f = new Int16Array(160);
   for (let i = 0; i < 160; i++) f[i] = Math.round(8000 * Math.sin(((n * 160 + i + phase) * 2 * Math.PI * 400) / 8000));
@@ -164,12 +175,7 @@ describe('RtpSession on loopback (real UDP, fake clock)', () => {
   });
 
   it('receives RFC 4733 digits once each, and refuses sendDtmf when telephone-event was not negotiated', async () => {
-    const clock = new FakeClock();
-    const far = await farEnd();
-    toClose.push(far.socket);
-    const s = await session(clock, far.port);
-    const digits: string[] = [];
-    s.onDtmf((d) => digits.push(d));
+    const { clock, far, s, digits } = await listeningForDigits();
     const ev = (end: boolean, dur: number) => eventPayload(3, end, dur);
     let seq = 10;
     for (const [end, dur] of [[false, 0], [false, 400], [true, 800], [true, 800], [true, 800]] as const) far.socket.send(rtp(101, seq++, 8000, 0x77, ev(end, dur), dur === 0), s.localPort, '127.0.0.1');
@@ -180,12 +186,7 @@ describe('RtpSession on loopback (real UDP, fake clock)', () => {
   });
 
   it('a digit from the far end\'s new stream (new SSRC, timestamps from an earlier random base) is still heard', async () => {
-    const clock = new FakeClock();
-    const far = await farEnd();
-    toClose.push(far.socket);
-    const s = await session(clock, far.port);
-    const digits: string[] = [];
-    s.onDtmf((d) => digits.push(d));
+    const { clock, far, s, digits } = await listeningForDigits();
     const ev = eventPayload;
     // Stream A's timestamps are near 3e9; stream B restarts at 2e9, "before" A's as a 32-bit comparison sees it.
     let seq = 10;
