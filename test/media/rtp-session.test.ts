@@ -186,7 +186,7 @@ describe('RtpSession on loopback (real UDP, fake clock)', () => {
   });
 
   it('a digit from the far end\'s new stream (new SSRC, timestamps from an earlier random base) is still heard', async () => {
-    const { clock, far, s, digits } = await listeningForDigits();
+    const { far, s, digits } = await listeningForDigits();
     const ev = eventPayload;
     // Stream A's timestamps are near 3e9; stream B restarts at 2e9, "before" A's as a 32-bit comparison sees it.
     let seq = 10;
